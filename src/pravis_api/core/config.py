@@ -1,0 +1,211 @@
+"""Settings read from the environment and `.env`, validated at start-up."""
+
+import os
+from functools import lru_cache
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+Environment = Literal["development", "staging", "production"]
+
+# The well-known Azurite account, published in Microsoft's emulator docs. The
+# Python SDK does not understand `UseDevelopmentStorage=true`, so it is
+# expanded to this explicit connection string.
+AZURITE_CONNECTION_STRING = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq"
+    "/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+)
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
+_PLACEHOLDER_SECRET_KEYS = {
+    DEVELOPMENT_SECRET_KEY,
+    "your-secret-key",
+    "change-me",
+    "changeme",
+    "secret",
+}
+MIN_SECRET_KEY_LENGTH = 32
+SECRET_KEY_HINT = (
+    'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105
+)
+
+
+class Settings(BaseSettings):
+    """Service configuration. Every field maps to the upper-case variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=False,
+        extra="ignore",
+    )
+
+    app_name: str = "Pravis Boutique API"
+    environment: Environment = "development"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # PostgreSQL: DATABASE_URL wins; otherwise the URL is built from DB_*.
+    database_url: SecretStr | None = None
+    db_host: str = "127.0.0.1"
+    db_port: int = Field(default=5432, ge=1, le=65535)
+    db_name: str = "pravis"
+    db_user: str = "postgres"
+    db_password: SecretStr = SecretStr("")
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=5, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    access_token_expire_minutes: int = Field(default=30, ge=1, le=60 * 24)
+
+    frontend_url: str = "http://localhost:3000"
+
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    redis_timeout_seconds: float = Field(default=1.0, gt=0)
+
+    azure_storage_connection_string: SecretStr = SecretStr("UseDevelopmentStorage=true")
+    # Azure's container naming rule: 3 to 63 lower-case letters, digits and
+    # single hyphens, starting and ending with a letter or digit.
+    azure_storage_container_name: str = Field(
+        default="pravis",
+        min_length=3,
+        max_length=63,
+        pattern=r"^[a-z0-9]([a-z0-9]|-[a-z0-9])+$",
+    )
+    blob_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    azure_app_insights_key: SecretStr | None = None
+    # Legacy: the HTTP Data Collector API these two belong to was retired on
+    # 14 September 2026. They are accepted so old `.env` files still load.
+    azure_log_analytics_workspace_id: str | None = None
+    azure_log_analytics_shared_key: SecretStr | None = None
+
+    voice_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    voice_max_audio_seconds: float = Field(default=30.0, gt=0)
+    voice_max_text_chars: int = Field(default=500, ge=1)
+    # Speech worker processes per API process; unset means one per CPU.
+    speech_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # Requests allowed to wait for a busy worker before the API sheds load
+    # with 503; counted over the whole pool, not per worker.
+    speech_queue_limit: int = Field(default=8, ge=0)
+    speech_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _check_database_url(cls, value: Any) -> Any:
+        if value in ("", None):
+            return None
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if urlsplit(raw).scheme.split("+")[0] not in ("postgresql", "postgres"):
+            raise ValueError(
+                "DATABASE_URL must start with postgresql://, for example "
+                "postgresql://user:password@localhost:5432/pravis"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr) -> SecretStr:
+        if urlsplit(value.get_secret_value()).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                "REDIS_URL must start with redis://, rediss:// or unix://, "
+                "for example redis://localhost:6379/0"
+            )
+        return value
+
+    @property
+    def sqlalchemy_database_url(self) -> str:
+        """The PostgreSQL URL with the asyncpg driver, password included."""
+        if self.database_url is not None:
+            raw = self.database_url.get_secret_value()
+            if raw.startswith("postgres://"):
+                raw = "postgresql://" + raw.removeprefix("postgres://")
+            url = make_url(raw).set(drivername="postgresql+asyncpg")
+        else:
+            url = URL.create(
+                "postgresql+asyncpg",
+                username=self.db_user,
+                password=self.db_password.get_secret_value() or None,
+                host=self.db_host,
+                port=self.db_port,
+                database=self.db_name,
+            )
+        return url.render_as_string(hide_password=False)
+
+    @property
+    def database_url_for_logs(self) -> str:
+        return make_url(self.sqlalchemy_database_url).render_as_string(
+            hide_password=True
+        )
+
+    @property
+    def blob_connection_string(self) -> str:
+        value = self.azure_storage_connection_string.get_secret_value().strip()
+        if value.rstrip(";").lower() == "usedevelopmentstorage=true":
+            return AZURITE_CONNECTION_STRING
+        return value
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [
+            o.strip().rstrip("/") for o in self.frontend_url.split(",") if o.strip()
+        ]
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @model_validator(mode="after")
+    def _check_secret_key(self) -> "Settings":
+        if self.is_development:
+            return self
+        key = self.secret_key.get_secret_value()
+        if key.lower() in _PLACEHOLDER_SECRET_KEYS:
+            raise ValueError(
+                f"SECRET_KEY is a placeholder, which is not allowed when "
+                f"ENVIRONMENT={self.environment}; {SECRET_KEY_HINT}"
+            )
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(
+                f"SECRET_KEY has {len(key)} characters, fewer than the "
+                f"{MIN_SECRET_KEY_LENGTH} required when "
+                f"ENVIRONMENT={self.environment}; {SECRET_KEY_HINT}"
+            )
+        return self
+
+    def summary_for_logs(self) -> dict[str, Any]:
+        """Return the settings worth logging at start-up, without secrets."""
+        return {
+            "app_name": self.app_name,
+            "environment": self.environment,
+            "database": self.database_url_for_logs,
+            "redis": hide_url_password(self.redis_url.get_secret_value()),
+            "blob_container": self.azure_storage_container_name,
+            "cors_origins": self.cors_origins,
+            "speech_workers": self.speech_workers,
+            "speech_queue_limit": self.speech_queue_limit,
+            "voice_max_upload_bytes": self.voice_max_upload_bytes,
+            "voice_max_audio_seconds": self.voice_max_audio_seconds,
+            "app_insights": self.azure_app_insights_key is not None,
+        }
+
+
+def hide_url_password(url: str) -> str:
+    """Return the URL with any password replaced by `***`, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

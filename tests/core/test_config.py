@@ -1,0 +1,120 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from pravis_api.core.config import AZURITE_CONNECTION_STRING, Settings
+
+STRONG_KEY = "k" * 48
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def test_settings_defaults_work_locally() -> None:
+    config = settings()
+    assert config.environment == "development"
+    assert config.access_token_expire_minutes == 30
+    assert (
+        config.sqlalchemy_database_url
+        == "postgresql+asyncpg://postgres@127.0.0.1:5432/pravis"
+    )
+    assert config.blob_connection_string == AZURITE_CONNECTION_STRING
+    assert config.voice_max_upload_bytes == 10 * 1024 * 1024
+    assert config.voice_max_audio_seconds == 30
+
+
+def test_settings_database_url_from_parts() -> None:
+    config = settings(
+        db_host="db.internal",
+        db_port=6543,
+        db_name="shop",
+        db_user="app",
+        db_password="p@ss:word",
+    )
+    assert config.sqlalchemy_database_url == (
+        "postgresql+asyncpg://app:p%40ss%3Aword@db.internal:6543/shop"
+    )
+
+
+def test_settings_database_url_wins_over_parts() -> None:
+    config = settings(
+        database_url="postgres://u:secret@h:5433/other", db_name="ignored"
+    )
+    assert (
+        config.sqlalchemy_database_url == "postgresql+asyncpg://u:secret@h:5433/other"
+    )
+    assert config.database_url_for_logs == "postgresql+asyncpg://u:***@h:5433/other"
+
+
+def test_settings_rejects_other_databases() -> None:
+    with pytest.raises(ValidationError, match="postgresql://"):
+        settings(database_url="mysql://u@h/db")
+
+
+def test_settings_rejects_unknown_environment() -> None:
+    with pytest.raises(ValidationError, match="environment"):
+        settings(environment="qa")
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+@pytest.mark.parametrize("key", [None, "your-secret-key", "change-me"])
+def test_settings_placeholder_key_rejected(environment: str, key: str | None) -> None:
+    values = {"environment": environment} | ({"secret_key": key} if key else {})
+    with pytest.raises(ValidationError) as error:
+        settings(**values)
+    message = str(error.value)
+    assert "SECRET_KEY is a placeholder" in message
+    assert "secrets.token_urlsafe" in message
+
+
+def test_settings_short_key_rejected_in_production() -> None:
+    with pytest.raises(ValidationError, match="fewer than the 32 required"):
+        settings(environment="production", secret_key="x" * 31)
+
+
+def test_settings_strong_key_accepted_in_production() -> None:
+    assert (
+        settings(environment="production", secret_key=STRONG_KEY).environment
+        == "production"
+    )
+
+
+def test_settings_reads_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "APP_NAME=Test Boutique\nACCESS_TOKEN_EXPIRE_MINUTES=45\n"
+        "FRONTEND_URL=https://shop.example, https://admin.example/\n"
+        "AZURE_LOG_ANALYTICS_WORKSPACE_ID=legacy-id\n"
+    )
+    config = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    assert config.app_name == "Test Boutique"
+    assert config.access_token_expire_minutes == 45
+    assert config.cors_origins == ["https://shop.example", "https://admin.example"]
+    assert config.azure_log_analytics_workspace_id == "legacy-id"
+
+
+def test_settings_reads_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPEECH_WORKERS", "3")
+    monkeypatch.setenv("VOICE_MAX_AUDIO_SECONDS", "12.5")
+    config = settings()
+    assert config.speech_workers == 3
+    assert config.voice_max_audio_seconds == 12.5
+
+
+def test_settings_secrets_hidden_from_logs() -> None:
+    config = settings(
+        database_url="postgresql://u:db-secret@h/db",
+        redis_url="rediss://:redis-secret@cache:6380/0",
+        secret_key=STRONG_KEY,
+        azure_storage_connection_string="AccountKey=blob-secret",
+    )
+    text = repr(config) + str(config.summary_for_logs())
+    for secret in ("db-secret", "redis-secret", STRONG_KEY, "blob-secret"):
+        assert secret not in text
+
+
+def test_settings_container_name_validated() -> None:
+    with pytest.raises(ValidationError, match="azure_storage_container_name"):
+        settings(azure_storage_container_name="Recordings_2026")
