@@ -1,0 +1,6 @@
+"""SQLModel tables. Importing this package registers them on the metadata."""
+
+from pravis_api.models.user import User
+from pravis_api.models.voice_interaction import VoiceInteraction
+
+__all__ = ["User", "VoiceInteraction"]

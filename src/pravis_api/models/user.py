@@ -1,0 +1,60 @@
+"""Shopper and admin accounts."""
+
+import uuid
+from datetime import datetime
+
+from pydantic import ConfigDict, EmailStr, field_validator
+from sqlmodel import Field, SQLModel
+
+from pravis_api.models.base import timestamp_field
+
+PASSWORD_MIN_LENGTH = 8
+# argon2 accepts any length, but hashing megabytes of "password" per
+# request would be a cheap way to burn CPU.
+PASSWORD_MAX_LENGTH = 128
+
+
+class UserBase(SQLModel):
+    email: EmailStr = Field(max_length=320)
+    full_name: str | None = Field(default=None, max_length=255)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    hashed_password: str = Field(max_length=255)
+    is_active: bool = True
+    is_admin: bool = False
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field(onupdate=True)
+
+
+class UserCreate(UserBase):
+    """Registration payload. Flags such as admin are not accepted here."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    password: str = Field(
+        min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _normalise_email(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @field_validator("full_name")
+    @classmethod
+    def _strip_full_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None
+
+
+class UserPublic(UserBase):
+    id: uuid.UUID
+    is_active: bool
+    is_admin: bool
+    created_at: datetime

@@ -1,0 +1,22 @@
+import uuid
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pravis_api.models.user import User
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.exec(select(User).where(User.email == email.strip().lower()))
+    return result.first()
+
+
+async def add_user(session: AsyncSession, user: User) -> User:
+    """Insert and commit; raises IntegrityError when the e-mail is taken."""
+    session.add(user)
+    await session.commit()
+    return user

@@ -1,0 +1,171 @@
+"""Fixtures: a throwaway PostgreSQL database, an Azurite server, and the app.
+
+Every test runs inside a transaction that is rolled back, so tests see only
+their own rows. Blobs go to a container made for this test run.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pravis_api.api.deps import get_session
+from pravis_api.core.config import Settings
+from pravis_api.main import create_app
+from tests.servers import LocalServer, azurite_connection_string, azurite_server
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+
+# A role that may create databases; trust authentication on this machine.
+ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def database_url(name: str) -> str:
+    url = make_url(ADMIN_URL).set(drivername="postgresql+asyncpg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+async def create_database(name: str) -> str:
+    connection = await asyncpg.connect(ADMIN_URL)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return database_url(name)
+
+
+async def drop_database(name: str) -> None:
+    connection = await asyncpg.connect(ADMIN_URL)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+async def migrate(url: str, revision: str = "head") -> None:
+    # env.py runs its own event loop, so it cannot run on this one.
+    await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "development",
+        "speech_workers": 1,
+        "speech_queue_limit": 4,
+        "secret_key": "test-secret-key-of-at-least-thirty-two-characters",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+async def database() -> AsyncIterator[str]:
+    name = f"pravis_test_{uuid.uuid4().hex[:12]}"
+    url = await create_database(name)
+    await migrate(url)
+    yield url
+    await drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[LocalServer]:
+    server = azurite_server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database: str, azurite: LocalServer) -> Settings:
+    return make_settings(
+        database_url=database,
+        azure_storage_connection_string=azurite_connection_string(azurite.port),
+        azure_storage_container_name=f"test-{uuid.uuid4().hex[:12]}",
+        speech_workers=2,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def db_session(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test.
+
+    The app's routes get this session too, and their commits become
+    savepoints of the outer transaction.
+    """
+    engine = app.state.resources.engine
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(
+            bind=connection,
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+        )
+
+        async def override() -> AsyncIterator[AsyncSession]:
+            yield session
+
+        app.dependency_overrides[get_session] = override
+        try:
+            yield session
+        finally:
+            app.dependency_overrides.pop(get_session, None)
+            await session.close()
+            await transaction.rollback()
+
+
+def client_for(app: FastAPI) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60)
+
+
+@pytest.fixture
+async def client(
+    app: FastAPI, db_session: AsyncSession
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as client:
+        yield client
+
+
+async def register_and_login(
+    client: httpx.AsyncClient,
+    email: str | None = None,
+    password: str = "correct horse 42",
+) -> dict[str, str]:
+    """Create an account and return its Authorization header."""
+    email = email or f"shopper-{uuid.uuid4().hex[:8]}@example.com"
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password}
+    )
+    assert response.status_code == 201, response.text
+    response = await client.post(
+        "/api/v1/auth/login", data={"username": email, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

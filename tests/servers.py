@@ -1,0 +1,79 @@
+"""Dedicated Redis and Azurite servers on spare loopback ports, for tests
+that stop a dependency and watch the API degrade."""
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from pravis_api.core.config import AZURITE_CONNECTION_STRING
+
+ROOT = Path(__file__).resolve().parents[1]
+AZURITE_BIN = ROOT / "node_modules" / ".bin" / "azurite-blob"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+class LocalServer:
+    """A child process serving on one loopback port; stop() kills it."""
+
+    def __init__(self, command: list[str], port: int) -> None:
+        self.command = command
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "LocalServer":
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def redis_server(port: int | None = None) -> LocalServer:
+    port = port or free_port()
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed")
+    command = [binary, "--bind", "127.0.0.1", "--port", str(port)]
+    command += ["--save", "", "--appendonly", "no"]
+    return LocalServer(command, port)
+
+
+def azurite_server(port: int | None = None) -> LocalServer:
+    port = port or free_port()
+    if not AZURITE_BIN.exists():
+        raise RuntimeError(f"{AZURITE_BIN} is missing; run `npm ci` first")
+    command = [str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
+    command += ["--inMemoryPersistence", "--skipApiVersionCheck", "--silent"]
+    command += ["--disableTelemetry"]
+    return LocalServer(command, port)
+
+
+def azurite_connection_string(port: int) -> str:
+    return AZURITE_CONNECTION_STRING.replace("127.0.0.1:10000", f"127.0.0.1:{port}")
