@@ -1,0 +1,115 @@
+"""Dependencies for routes, as `Annotated` aliases."""
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from redis.asyncio import Redis
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pravis_api.core.config import Settings
+from pravis_api.core.errors import AuthenticationError
+from pravis_api.core.security import InvalidTokenError, decode_access_token
+from pravis_api.models.user import User
+from pravis_api.repositories.users import get_user
+from pravis_api.resources import Resources
+from pravis_api.services.speech_pool import SpeechWorkerPool
+from pravis_api.services.storage import BlobStore
+
+logger = logging.getLogger(__name__)
+
+TOKEN_URL = "/api/v1/auth/login"  # noqa: S105 (a URL, not a secret)
+
+_bearer_token = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+async def get_session(
+    resources: Annotated[Resources, Depends(get_resources)],
+) -> AsyncIterator[AsyncSession]:
+    async with resources.session_factory() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_redis(resources: ResourcesDep) -> Redis:
+    return resources.redis
+
+
+def get_blobs(resources: ResourcesDep) -> BlobStore:
+    return resources.blobs
+
+
+def get_speech_pool(resources: ResourcesDep) -> SpeechWorkerPool:
+    return resources.speech_pool
+
+
+RedisDep = Annotated[Redis, Depends(get_redis)]
+BlobDep = Annotated[BlobStore, Depends(get_blobs)]
+SpeechPoolDep = Annotated[SpeechWorkerPool, Depends(get_speech_pool)]
+
+
+async def _user_from_token(
+    request: Request, token: str, session: AsyncSession, settings: Settings
+) -> User:
+    try:
+        claims = decode_access_token(
+            token, secret_key=settings.secret_key.get_secret_value()
+        )
+        user_id = uuid.UUID(claims.subject)
+    except (InvalidTokenError, ValueError) as exc:
+        logger.info("auth.token_rejected", extra={"reason": str(exc)})
+        raise AuthenticationError(
+            "The access token is invalid or has expired."
+        ) from exc
+
+    user = await get_user(session, user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationError(
+            "The access token's account does not exist or is inactive."
+        )
+    request.scope.setdefault("state", {})["user_id"] = str(user.id)
+    return user
+
+
+async def get_current_user(
+    request: Request,
+    token: Annotated[str | None, Depends(_bearer_token)],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> User:
+    if not token:
+        raise AuthenticationError("Sign in first: send an Authorization: Bearer token.")
+    return await _user_from_token(request, token, session, settings)
+
+
+async def get_optional_user(
+    request: Request,
+    token: Annotated[str | None, Depends(_bearer_token)],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> User | None:
+    """Anonymous callers get None; a token that is sent must be valid."""
+    if not token:
+        return None
+    return await _user_from_token(request, token, session, settings)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]

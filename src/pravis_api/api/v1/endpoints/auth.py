@@ -1,0 +1,99 @@
+"""Registration, login and the signed-in user."""
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.exc import IntegrityError
+
+from pravis_api.api.deps import CurrentUser, SessionDep, SettingsDep
+from pravis_api.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    PermissionDeniedError,
+)
+from pravis_api.core.security import (
+    create_access_token,
+    hash_password,
+    password_needs_rehash,
+    verify_password,
+)
+from pravis_api.models.user import User, UserCreate, UserPublic
+from pravis_api.repositories.users import add_user, get_user_by_email
+from pravis_api.schemas.auth import Token
+from pravis_api.schemas.problem import problem_responses
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses=problem_responses(409, 422),
+)
+async def register(payload: UserCreate, session: SessionDep) -> User:
+    """Create a shopper account. New accounts are active and never admin."""
+    if await get_user_by_email(session, payload.email) is not None:
+        raise _email_taken(payload.email)
+
+    user = User(
+        email=payload.email,
+        full_name=payload.full_name,
+        hashed_password=await hash_password(payload.password),
+    )
+    try:
+        await add_user(session, user)
+    except IntegrityError as exc:
+        # Two registrations for one e-mail raced past the check above.
+        await session.rollback()
+        raise _email_taken(payload.email) from exc
+    logger.info("auth.registered", extra={"user_id": str(user.id)})
+    return user
+
+
+def _email_taken(email: str) -> ConflictError:
+    return ConflictError(
+        f"An account with the e-mail {email} already exists. Sign in instead."
+    )
+
+
+@router.post("/login", response_model=Token, responses=problem_responses(401, 403, 422))
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Token:
+    """Exchange e-mail (as `username`) and password for a bearer token."""
+    user = await get_user_by_email(session, form.username)
+    # The password is verified even for an unknown e-mail (against a dummy
+    # hash), so response times do not reveal which e-mails have accounts.
+    valid = await verify_password(user.hashed_password if user else None, form.password)
+    if user is None or not valid:
+        raise AuthenticationError("The e-mail or password is incorrect.")
+    if not user.is_active:
+        raise PermissionDeniedError(
+            "This account is deactivated. Contact the boutique."
+        )
+
+    if password_needs_rehash(user.hashed_password):
+        user.hashed_password = await hash_password(form.password)
+        session.add(user)
+        await session.commit()
+        logger.info("auth.password_rehashed", extra={"user_id": str(user.id)})
+
+    token = create_access_token(
+        str(user.id),
+        secret_key=settings.secret_key.get_secret_value(),
+        expires_minutes=settings.access_token_expire_minutes,
+    )
+    logger.info("auth.logged_in", extra={"user_id": str(user.id)})
+    return Token(access_token=token.token, expires_in=token.expires_in)
+
+
+@router.get("/me", response_model=UserPublic, responses=problem_responses(401))
+async def read_me(user: CurrentUser) -> User:
+    return user

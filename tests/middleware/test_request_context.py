@@ -1,0 +1,102 @@
+from fastapi import FastAPI
+
+from pravis_api.main import create_app
+from tests.conftest import client_for, make_settings
+
+
+def app_with_failing_route() -> FastAPI:
+    app = create_app(make_settings())
+
+    async def fail() -> None:
+        raise RuntimeError("secret internal detail")
+
+    app.add_api_route("/fail", fail)
+    return app
+
+
+async def test_unexpected_error_is_problem_500() -> None:
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.get("/fail")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 500
+    assert problem["request_id"] == response.headers["x-request-id"]
+    assert "secret internal detail" not in response.text
+    assert "Traceback" not in response.text
+
+
+async def test_request_id_echoed_when_valid() -> None:
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.get(
+            "/health", headers={"X-Request-ID": "frontend-42.a"}
+        )
+    assert response.headers["x-request-id"] == "frontend-42.a"
+
+
+async def test_request_id_replaced_when_unsafe() -> None:
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.get(
+            "/health", headers={"X-Request-ID": "bad id\twith spaces"}
+        )
+        unsent = await client.get("/health")
+    assert response.headers["x-request-id"] != "bad id\twith spaces"
+    assert len(response.headers["x-request-id"]) == 32
+    assert len(unsent.headers["x-request-id"]) == 32
+
+
+async def test_unknown_route_is_problem_404() -> None:
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "/api/v1/nothing-here" in response.json()["detail"]
+
+
+async def test_json_body_over_default_limit_is_413() -> None:
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.post(
+            "/api/v1/auth/register",
+            content=b"{" + b" " * (300 * 1024) + b"}",
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_chunked_body_over_limit_is_413() -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * 16_384
+
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.post(
+            "/api/v1/auth/login",
+            content=chunks(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "262144 bytes" in response.json()["detail"]
+
+
+async def test_cors_allows_frontend_origin() -> None:
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.options(
+            "/api/v1/auth/login",
+            headers={
+                "Origin": "http://localhost:3000",
+                "Access-Control-Request-Method": "POST",
+            },
+        )
+        other = await client.get("/health", headers={"Origin": "https://evil.example"})
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_openapi_lists_problem_responses() -> None:
+    schema = create_app(make_settings()).openapi()
+    responses = schema["paths"]["/api/v1/voice/query"]["post"]["responses"]
+    assert {"200", "413", "415", "422", "503"} <= set(responses)
+    assert "application/problem+json" in responses["415"]["content"]
