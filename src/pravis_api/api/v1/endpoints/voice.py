@@ -1,0 +1,102 @@
+"""Voice endpoints: a spoken request in, the assistant's answer out."""
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from pravis_api.api.deps import (
+    BlobDep,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+    SpeechPoolDep,
+)
+from pravis_api.core.errors import FieldError, InvalidInputError, PayloadTooLargeError
+from pravis_api.schemas.problem import problem_responses
+from pravis_api.schemas.voice import VoiceReply
+from pravis_api.services.audio import ACCEPTED_FORMATS_TEXT, is_accepted_content_type
+from pravis_api.services.voice import (
+    AUDIO_FIELD,
+    Shopper,
+    UnsupportedAudioFormatError,
+    VoiceService,
+)
+
+router = APIRouter(prefix="/voice", tags=["voice"])
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _require_audio(upload: UploadFile | None) -> UploadFile:
+    if upload is None:
+        message = (
+            "No recording was sent. Send it as multipart/form-data with the "
+            f"file in the field '{AUDIO_FIELD}'."
+        )
+        raise InvalidInputError(message, errors=[FieldError(AUDIO_FIELD, "missing")])
+    if not is_accepted_content_type(upload.content_type):
+        message = (
+            f"The file in '{AUDIO_FIELD}' has content type {upload.content_type}, "
+            f"which is not accepted. Send {ACCEPTED_FORMATS_TEXT}."
+        )
+        raise UnsupportedAudioFormatError(
+            message, errors=[FieldError(AUDIO_FIELD, message)]
+        )
+    return upload
+
+
+async def _read_audio(upload: UploadFile, max_bytes: int) -> bytes:
+    # Read one byte past the limit to tell "exactly at" from "over".
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        message = (
+            f"The recording is larger than the limit of {max_bytes} bytes. "
+            "Send a shorter recording."
+        )
+        raise PayloadTooLargeError(message, errors=[FieldError(AUDIO_FIELD, message)])
+    if not data:
+        message = f"The file in '{AUDIO_FIELD}' is empty. Send the whole recording."
+        raise InvalidInputError(message, errors=[FieldError(AUDIO_FIELD, "empty file")])
+    return data
+
+
+@router.post(
+    "/query",
+    response_model=VoiceReply,
+    responses=problem_responses(401, 413, 415, 422, 503),
+)
+async def voice_query(
+    session: SessionDep,
+    settings: SettingsDep,
+    speech_pool: SpeechPoolDep,
+    blobs: BlobDep,
+    user: OptionalUser,
+    audio: Annotated[
+        UploadFile | None,
+        File(description=f"The spoken request: {ACCEPTED_FORMATS_TEXT}."),
+    ] = None,
+    session_id: Annotated[
+        str | None,
+        Form(
+            pattern=SESSION_ID_PATTERN,
+            description="The anonymous shopper's session; issued when missing.",
+        ),
+    ] = None,
+) -> VoiceReply:
+    """Transcribe a spoken request, answer it and store the interaction."""
+    upload = _require_audio(audio)
+    data = await _read_audio(upload, settings.voice_max_upload_bytes)
+
+    shopper = Shopper(
+        user_id=user.id if user else None,
+        session_id=session_id or new_session_id(),
+    )
+    service = VoiceService(
+        session, speech_pool, blobs, max_audio_seconds=settings.voice_max_audio_seconds
+    )
+    return await service.answer_recording(data, shopper)

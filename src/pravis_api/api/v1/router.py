@@ -1,0 +1,15 @@
+from fastapi import APIRouter
+
+from pravis_api.api.v1.endpoints import auth, voice
+
+API_PREFIX = "/api/v1"
+
+# Routes that take a recording; they get the upload size limit.
+UPLOAD_PATHS = (f"{API_PREFIX}/voice/query",)
+
+
+def build_api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(auth.router)
+    router.include_router(voice.router)
+    return router

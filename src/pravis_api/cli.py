@@ -1,0 +1,207 @@
+"""The `pravis-api` command: serve, migrate, create-superuser."""
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from pravis_api.core.config import Settings
+
+logger = logging.getLogger("pravis_api.cli")
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # Exit with the reasons only: pydantic's message includes the input
+        # values, and one of them may be SECRET_KEY.
+        reasons = "\n".join(
+            f"  {'.'.join(map(str, error['loc'])) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        sys.exit(f"Invalid configuration:\n{reasons}")
+
+
+def _alembic_ini() -> Path:
+    # From a source checkout, the repository root holds alembic.ini; when run
+    # from elsewhere, look in the working directory.
+    candidates = [
+        Path.cwd() / "alembic.ini",
+        Path(__file__).resolve().parents[2] / "alembic.ini",
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    sys.exit("alembic.ini not found; run this command from the repository root.")
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    _load_settings()  # fail here with a readable message, not in a worker
+    uvicorn.run(
+        "pravis_api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        reload=args.reload,
+        log_config=None,  # the app configures logging itself
+        proxy_headers=False,
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
+
+
+async def _create_database_if_missing(settings: Settings) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.sqlalchemy_database_url)
+    connection = await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database="postgres",
+        timeout=settings.db_connect_timeout_seconds,
+    )
+    try:
+        exists = await connection.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", url.database
+        )
+        if not exists:
+            # Identifiers cannot be bound as parameters; quote it instead.
+            quoted = '"' + str(url.database).replace('"', '""') + '"'
+            await connection.execute(f"CREATE DATABASE {quoted}")
+            print(f"Created database {url.database}.")
+    finally:
+        await connection.close()
+
+
+def migrate(args: argparse.Namespace) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    settings = _load_settings()
+    if args.create_database:
+        asyncio.run(_create_database_if_missing(settings))
+
+    config = Config(str(_alembic_ini()))
+    config.attributes["database_url"] = settings.sqlalchemy_database_url
+    print(f"Migrating {settings.database_url_for_logs} to {args.revision}.")
+    command.upgrade(config, args.revision)
+
+
+async def _create_superuser(
+    settings: Settings, email: str, password: str, full_name: str | None
+) -> str:
+    from pravis_api.core.security import hash_password
+    from pravis_api.db.engine import create_engine, create_session_factory
+    from pravis_api.models.user import User, UserCreate
+    from pravis_api.repositories.users import add_user, get_user_by_email
+
+    payload = UserCreate(email=email, password=password, full_name=full_name)
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            user = await get_user_by_email(session, payload.email)
+            if user is not None:
+                user.is_admin = True
+                user.is_active = True
+                user.hashed_password = await hash_password(payload.password)
+                session.add(user)
+                await session.commit()
+                return f"Updated {user.email}: admin, active, new password."
+            user = User(
+                email=payload.email,
+                full_name=payload.full_name,
+                hashed_password=await hash_password(payload.password),
+                is_admin=True,
+            )
+            await add_user(session, user)
+            return f"Created admin {user.email}."
+    finally:
+        await engine.dispose()
+
+
+def create_superuser(args: argparse.Namespace) -> None:
+    settings = _load_settings()
+    password = os.environ.get("PRAVIS_SUPERUSER_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Password again: ") != password:
+                sys.exit("The passwords do not match.")
+    try:
+        message = asyncio.run(
+            _create_superuser(settings, args.email, password, args.full_name)
+        )
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+            for error in exc.errors()
+        )
+        sys.exit(f"Invalid user: {reasons}")
+    print(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pravis-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the API with uvicorn")
+    serve_parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    serve_parser.add_argument(
+        "--port", type=int, default=8000, help="TCP port (default 8000)"
+    )
+    serve_parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
+    )
+    serve_parser.add_argument(
+        "--reload", action="store_true", help="restart on code changes"
+    )
+    serve_parser.set_defaults(handler=serve)
+
+    migrate_parser = commands.add_parser("migrate", help="apply database migrations")
+    migrate_parser.add_argument(
+        "--revision",
+        default="head",
+        help="Alembic revision to upgrade to (default head)",
+    )
+    migrate_parser.add_argument(
+        "--create-database",
+        action="store_true",
+        help="create the database first if it does not exist",
+    )
+    migrate_parser.set_defaults(handler=migrate)
+
+    superuser_parser = commands.add_parser(
+        "create-superuser",
+        help="create an admin account, or make an existing account admin",
+        description="The password is read from PRAVIS_SUPERUSER_PASSWORD, "
+        "else from standard input, else from a prompt.",
+    )
+    superuser_parser.add_argument("--email", required=True, help="the admin's e-mail")
+    superuser_parser.add_argument("--full-name", default=None, help="the admin's name")
+    superuser_parser.set_defaults(handler=create_superuser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Clients shared by all requests, created once at start-up and closed at shutdown."""
+
+import logging
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pravis_api.core.config import Settings
+from pravis_api.db.engine import create_engine, create_session_factory
+from pravis_api.services.speech_pool import SpeechWorkerPool
+from pravis_api.services.storage import BlobStore, create_blob_service
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Resources:
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    redis: Redis
+    blobs: BlobStore
+    speech_pool: SpeechWorkerPool
+
+    @classmethod
+    async def open(cls, settings: Settings) -> "Resources":
+        """Create every client. Only the speech workers must start: the
+        database, Redis and Blob Storage may be down and come back later."""
+        engine = create_engine(settings)
+        redis = Redis.from_url(
+            settings.redis_url.get_secret_value(),
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+            health_check_interval=30,
+        )
+        blobs = BlobStore(
+            create_blob_service(settings),
+            settings.azure_storage_container_name,
+            timeout=settings.blob_timeout_seconds,
+        )
+        speech_pool = SpeechWorkerPool(
+            workers=settings.speech_workers,
+            queue_limit=settings.speech_queue_limit,
+            timeout_seconds=settings.speech_timeout_seconds,
+        )
+        resources = cls(
+            engine, create_session_factory(engine), redis, blobs, speech_pool
+        )
+        try:
+            await blobs.ensure_container()
+            await speech_pool.start()
+        except BaseException:
+            await resources.close()
+            raise
+        return resources
+
+    async def close(self) -> None:
+        await self.speech_pool.close()
+        await self.blobs.close()
+        await self.redis.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,94 @@
+"""The voice reply returned by the voice endpoints."""
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+Intent = Literal[
+    "greeting",
+    "help",
+    "navigate",
+    "back",
+    "search",
+    "product_details",
+    "availability",
+    "price",
+    "add_to_cart",
+    "checkout",
+    "policy",
+    "fallback",
+]
+
+Page = Literal["home", "products", "cart", "checkout", "profile"]
+
+PAGE_PATHS: dict[str, str] = {
+    "home": "/",
+    "products": "/products",
+    "cart": "/cart",
+    "checkout": "/checkout",
+    "profile": "/profile",
+}
+
+
+class NavigateAction(BaseModel):
+    type: Literal["navigate"] = "navigate"
+    page: Page
+    path: str
+
+
+class BackAction(BaseModel):
+    type: Literal["back"] = "back"
+
+
+class SearchAction(BaseModel):
+    type: Literal["search"] = "search"
+    query: str
+    filters: dict[str, Any] = Field(default_factory=dict)
+
+
+class AddToCartAction(BaseModel):
+    type: Literal["addToCart"] = "addToCart"
+    product_id: uuid.UUID
+    size: str | None = None
+    quantity: int = 1
+
+
+class CheckoutAction(BaseModel):
+    type: Literal["checkout"] = "checkout"
+
+
+Action = Annotated[
+    NavigateAction | BackAction | SearchAction | AddToCartAction | CheckoutAction,
+    Field(discriminator="type"),
+]
+
+
+class ProductSummary(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    category: str
+    colors: list[str]
+    price_minor: int
+    currency: str
+    image_url: str | None
+
+
+class SpeechInfo(BaseModel):
+    url: str
+    format: str
+    cache: Literal["HIT", "MISS"]
+
+
+class VoiceReply(BaseModel):
+    interaction_id: uuid.UUID
+    session_id: str
+    transcript: str
+    intent: Intent
+    entities: dict[str, Any]
+    reply: str
+    action: Action | None
+    products: list[ProductSummary] = Field(default_factory=list)
+    speech: SpeechInfo | None = None
+    timings_ms: dict[str, float]

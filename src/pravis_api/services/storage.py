@@ -1,0 +1,93 @@
+"""Blob Storage for recordings (Azure Blob Storage, or Azurite locally).
+
+Blob Storage is not essential to answering a shopper: when it is down, the
+callers log the failure and carry on without the blob.
+"""
+
+import asyncio
+import logging
+
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import ContentSettings
+from azure.storage.blob.aio import BlobServiceClient, ContainerClient
+
+from pravis_api.core.config import Settings
+
+logger = logging.getLogger(__name__)
+
+RECORDING_CONTENT_TYPES = {
+    "wav": "audio/wav",
+    "webm": "audio/webm",
+    "ogg": "audio/ogg",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+}
+
+
+def create_blob_service(settings: Settings) -> BlobServiceClient:
+    return BlobServiceClient.from_connection_string(
+        settings.blob_connection_string,
+        # The SDK's default retries with back-off for minutes; a shopper's
+        # request cannot wait that long for a store that is down.
+        retry_total=1,
+        retry_backoff_factor=0.2,
+        connection_timeout=settings.blob_timeout_seconds,
+        read_timeout=settings.blob_timeout_seconds,
+    )
+
+
+class BlobStore:
+    def __init__(
+        self, service: BlobServiceClient, container_name: str, timeout: float
+    ) -> None:
+        self.service = service
+        self.container_name = container_name
+        self.timeout = timeout
+        self.container: ContainerClient = service.get_container_client(container_name)
+
+    async def ensure_container(self) -> bool:
+        """Create the container if missing; return False when storage is unreachable."""
+        try:
+            await asyncio.wait_for(self.container.create_container(), self.timeout)
+            logger.info(
+                "blob.container_created", extra={"container": self.container_name}
+            )
+        except ResourceExistsError:
+            pass
+        except (AzureError, OSError, TimeoutError) as exc:
+            logger.warning(
+                "blob.container_check_failed",
+                extra={"container": self.container_name, "error": repr(exc)},
+            )
+            return False
+        return True
+
+    async def check(self) -> None:
+        """Raise if the container cannot be reached within the timeout."""
+        await asyncio.wait_for(self.container.get_container_properties(), self.timeout)
+
+    async def upload(self, name: str, data: bytes, content_type: str) -> None:
+        """Upload a new blob; raises AzureError, OSError or TimeoutError on failure."""
+        settings = ContentSettings(content_type=content_type)
+        try:
+            await asyncio.wait_for(
+                self.container.upload_blob(name, data, content_settings=settings),
+                self.timeout,
+            )
+        except ResourceNotFoundError:
+            # The container was deleted, or storage was down at start-up.
+            if not await self.ensure_container():
+                raise
+            await asyncio.wait_for(
+                self.container.upload_blob(name, data, content_settings=settings),
+                self.timeout,
+            )
+
+    async def delete(self, name: str) -> None:
+        try:
+            await asyncio.wait_for(self.container.delete_blob(name), self.timeout)
+        except ResourceNotFoundError:
+            pass
+
+    async def close(self) -> None:
+        await self.service.close()

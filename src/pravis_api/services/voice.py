@@ -1,0 +1,198 @@
+"""The voice pipeline: recording in, transcript, answer and stored interaction out."""
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from azure.core.exceptions import AzureError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pravis_api.core.errors import (
+    AppError,
+    FieldError,
+    InvalidInputError,
+    ServiceUnavailableError,
+    UnsupportedMediaTypeError,
+)
+from pravis_api.models.base import utc_now
+from pravis_api.models.voice_interaction import VoiceInteraction
+from pravis_api.repositories.interactions import add_interaction
+from pravis_api.schemas.voice import VoiceReply
+from pravis_api.services.assistant import understand
+from pravis_api.services.speech_pool import SpeechTimeoutError, SpeechWorkerPool
+from pravis_api.services.speech_worker import ENGINE_NAME, Transcription
+from pravis_api.services.storage import RECORDING_CONTENT_TYPES, BlobStore
+
+logger = logging.getLogger(__name__)
+
+AUDIO_FIELD = "audio"
+
+
+class InvalidAudioError(InvalidInputError):
+    code = "invalid-audio"
+
+
+class AudioTooLongError(InvalidInputError):
+    code = "audio-too-long"
+
+
+class UnsupportedAudioFormatError(UnsupportedMediaTypeError):
+    code = "unsupported-audio-format"
+
+
+class SpeechTimedOutError(ServiceUnavailableError):
+    code = "speech-timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class Shopper:
+    """Who is speaking: a signed-in user, or an anonymous session."""
+
+    user_id: uuid.UUID | None
+    session_id: str
+
+
+def _elapsed_ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+def _raise_for_audio_error(result: Transcription) -> None:
+    if result.error_code is None:
+        return
+    error_class: type[AppError] = {
+        "too-long": AudioTooLongError,
+        "unsupported-format": UnsupportedAudioFormatError,
+    }.get(result.error_code, InvalidAudioError)
+    raise error_class(
+        result.error_message,
+        errors=[FieldError(AUDIO_FIELD, result.error_message)],
+    )
+
+
+class VoiceService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        speech_pool: SpeechWorkerPool,
+        blobs: BlobStore,
+        *,
+        max_audio_seconds: float,
+    ) -> None:
+        self.session = session
+        self.speech_pool = speech_pool
+        self.blobs = blobs
+        self.max_audio_seconds = max_audio_seconds
+
+    async def answer_recording(self, data: bytes, shopper: Shopper) -> VoiceReply:
+        """Transcribe, understand, store the recording and the interaction.
+
+        Bad audio raises before anything is stored. If the interaction row
+        cannot be saved, the recording uploaded for it is deleted again.
+        """
+        started = time.perf_counter()
+        try:
+            result = await self.speech_pool.transcribe(
+                data, max_seconds=self.max_audio_seconds
+            )
+        except SpeechTimeoutError as exc:
+            raise SpeechTimedOutError(
+                "Transcription took longer than the time limit. Retry with a "
+                "shorter recording.",
+                retry_after_seconds=2,
+            ) from exc
+        _raise_for_audio_error(result)
+        timings = {
+            "decode": round(result.decode_ms, 1),
+            "transcribe": round(result.transcribe_ms, 1),
+            "speech_worker": _elapsed_ms(started),
+        }
+
+        step = time.perf_counter()
+        understanding = understand(result.transcript)
+        timings["understand"] = _elapsed_ms(step)
+
+        interaction = VoiceInteraction(
+            id=uuid.uuid4(),
+            created_at=utc_now(),
+            user_id=shopper.user_id,
+            session_id=shopper.session_id,
+            source="audio",
+            transcript=result.transcript,
+            intent=understanding.intent,
+            entities=understanding.entities,
+            reply=understanding.reply,
+            action=understanding.action,
+            success=understanding.understood,
+            audio_format=result.audio_format,
+            audio_duration_s=round(result.duration_s, 3),
+            stt_engine=ENGINE_NAME,
+        )
+
+        step = time.perf_counter()
+        interaction.recording_blob = await self._store_recording(interaction, data)
+        timings["store_recording"] = _elapsed_ms(step)
+
+        # The total covers everything up to the answer; saving the row that
+        # stores it cannot be part of it.
+        timings["total"] = _elapsed_ms(started)
+        interaction.timings_ms = timings
+        try:
+            await add_interaction(self.session, interaction)
+        except BaseException:
+            await self._discard_recording(interaction.recording_blob)
+            raise
+
+        logger.info(
+            "voice.query.completed",
+            extra={
+                "interaction_id": str(interaction.id),
+                "intent": interaction.intent,
+                "audio_s": interaction.audio_duration_s,
+                "timings_ms": timings,
+            },
+        )
+        return VoiceReply.model_validate(
+            {
+                "interaction_id": interaction.id,
+                "session_id": interaction.session_id,
+                "transcript": interaction.transcript,
+                "intent": interaction.intent,
+                "entities": interaction.entities,
+                "reply": interaction.reply,
+                "action": interaction.action,
+                "timings_ms": timings,
+            }
+        )
+
+    async def _store_recording(
+        self, interaction: VoiceInteraction, data: bytes
+    ) -> str | None:
+        """Upload the recording; on a storage outage, log and keep going without it."""
+        audio_format = interaction.audio_format or "bin"
+        day = f"{interaction.created_at:%Y/%m/%d}"
+        name = f"recordings/{day}/{interaction.id}.{audio_format}"
+        content_type = RECORDING_CONTENT_TYPES.get(
+            audio_format, "application/octet-stream"
+        )
+        try:
+            await self.blobs.upload(name, data, content_type)
+        except (AzureError, OSError, TimeoutError) as exc:
+            logger.warning(
+                "voice.recording_not_stored",
+                extra={"interaction_id": str(interaction.id), "error": repr(exc)},
+            )
+            return None
+        return name
+
+    async def _discard_recording(self, name: str | None) -> None:
+        if name is None:
+            return
+        try:
+            await self.blobs.delete(name)
+        except (AzureError, OSError, TimeoutError) as exc:
+            # NOTE: the blob stays orphaned until storage is back; its name
+            # in this log line is what an operator needs to remove it.
+            logger.error(
+                "voice.orphan_recording", extra={"blob": name, "error": repr(exc)}
+            )
