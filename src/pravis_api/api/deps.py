@@ -18,6 +18,7 @@ from pravis_api.repositories.users import get_user
 from pravis_api.resources import Resources
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore
+from pravis_api.services.voice import VoiceService
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,20 @@ def get_speech_pool(resources: ResourcesDep) -> SpeechWorkerPool:
 RedisDep = Annotated[Redis, Depends(get_redis)]
 BlobDep = Annotated[BlobStore, Depends(get_blobs)]
 SpeechPoolDep = Annotated[SpeechWorkerPool, Depends(get_speech_pool)]
+
+
+def get_voice_service(
+    session: SessionDep, resources: ResourcesDep, settings: SettingsDep
+) -> VoiceService:
+    return VoiceService(
+        session,
+        resources.speech_pool,
+        resources.blobs,
+        max_audio_seconds=settings.voice_max_audio_seconds,
+    )
+
+
+VoiceServiceDep = Annotated[VoiceService, Depends(get_voice_service)]
 
 
 async def _user_from_token(

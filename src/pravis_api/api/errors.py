@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -129,6 +129,20 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _value_rejected_by_database(request: Request, exc: Exception) -> Response:
+    # Input checks should catch these first; this is the safety net for a
+    # value the database refuses (a NUL byte, an out-of-range number).
+    logger.warning(
+        "database.value_rejected", extra={"error": repr(exc.__cause__ or exc)}
+    )
+    return problem_response(
+        422,
+        "invalid-value",
+        "A value in the request cannot be stored: it is out of range or "
+        "contains characters such as NUL that are not allowed. Correct it and retry.",
+    )
+
+
 async def _connection_failed(request: Request, exc: Exception) -> Response:
     # asyncpg's connect errors (refused, unreachable, DNS) reach here as
     # plain OSError, because SQLAlchemy wraps only errors of the driver.
@@ -160,5 +174,6 @@ def exception_handlers() -> dict[
     # server could not be reached.
     for error_class in (OperationalError, InterfaceError, PoolTimeoutError):
         handlers[error_class] = _database_unavailable
+    handlers[DataError] = _value_rejected_by_database
     handlers[OSError] = _connection_failed
     return handlers

@@ -50,6 +50,8 @@ class UserCreate(UserBase):
     def _strip_full_name(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if any(ord(char) < 32 for char in value):
+            raise ValueError("must not contain control characters")
         return value.strip() or None
 
 

@@ -11,6 +11,8 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    if "\x00" in email:
+        return None  # PostgreSQL text cannot hold NUL, so no account has it
     result = await session.exec(select(User).where(User.email == email.strip().lower()))
     return result.first()
 

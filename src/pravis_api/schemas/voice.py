@@ -3,7 +3,9 @@
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
 Intent = Literal[
     "greeting",
@@ -92,3 +94,23 @@ class VoiceReply(BaseModel):
     products: list[ProductSummary] = Field(default_factory=list)
     speech: SpeechInfo | None = None
     timings_ms: dict[str, float]
+
+
+class TextCommand(BaseModel):
+    """A typed request. Its length limit is a setting, checked by the route."""
+
+    text: str = Field(min_length=1, description="What the shopper typed or said.")
+    session_id: str | None = Field(
+        default=None,
+        pattern=SESSION_ID_PATTERN,
+        description="The anonymous shopper's session; issued when missing.",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _check_text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must contain words, not only spaces")
+        if any(ord(char) < 32 and char not in "\t\n\r" for char in value):
+            raise ValueError("must not contain control characters")
+        return value

@@ -1,4 +1,5 @@
-"""The voice pipeline: recording in, transcript, answer and stored interaction out."""
+"""The voice pipeline: a recording or typed text in, an answer and a stored
+interaction out."""
 
 import logging
 import time
@@ -19,7 +20,7 @@ from pravis_api.models.base import utc_now
 from pravis_api.models.voice_interaction import VoiceInteraction
 from pravis_api.repositories.interactions import add_interaction
 from pravis_api.schemas.voice import VoiceReply
-from pravis_api.services.assistant import understand
+from pravis_api.services.assistant import Understanding, understand
 from pravis_api.services.speech_pool import SpeechTimeoutError, SpeechWorkerPool
 from pravis_api.services.speech_worker import ENGINE_NAME, Transcription
 from pravis_api.services.storage import RECORDING_CONTENT_TYPES, BlobStore
@@ -55,6 +56,24 @@ class Shopper:
 
 def _elapsed_ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
+
+
+def _new_interaction(
+    shopper: Shopper, source: str, transcript: str, understanding: Understanding
+) -> VoiceInteraction:
+    return VoiceInteraction(
+        id=uuid.uuid4(),
+        created_at=utc_now(),
+        user_id=shopper.user_id,
+        session_id=shopper.session_id,
+        source=source,
+        transcript=transcript,
+        intent=understanding.intent,
+        entities=understanding.entities,
+        reply=understanding.reply,
+        action=understanding.action,
+        success=understanding.understood,
+    )
 
 
 def _raise_for_audio_error(result: Transcription) -> None:
@@ -112,22 +131,12 @@ class VoiceService:
         understanding = understand(result.transcript)
         timings["understand"] = _elapsed_ms(step)
 
-        interaction = VoiceInteraction(
-            id=uuid.uuid4(),
-            created_at=utc_now(),
-            user_id=shopper.user_id,
-            session_id=shopper.session_id,
-            source="audio",
-            transcript=result.transcript,
-            intent=understanding.intent,
-            entities=understanding.entities,
-            reply=understanding.reply,
-            action=understanding.action,
-            success=understanding.understood,
-            audio_format=result.audio_format,
-            audio_duration_s=round(result.duration_s, 3),
-            stt_engine=ENGINE_NAME,
+        interaction = _new_interaction(
+            shopper, "audio", result.transcript, understanding
         )
+        interaction.audio_format = result.audio_format
+        interaction.audio_duration_s = round(result.duration_s, 3)
+        interaction.stt_engine = ENGINE_NAME
 
         step = time.perf_counter()
         interaction.recording_blob = await self._store_recording(interaction, data)
@@ -136,17 +145,31 @@ class VoiceService:
         # The total covers everything up to the answer; saving the row that
         # stores it cannot be part of it.
         timings["total"] = _elapsed_ms(started)
-        interaction.timings_ms = timings
         try:
-            await add_interaction(self.session, interaction)
+            return await self._save(interaction, timings)
         except BaseException:
             await self._discard_recording(interaction.recording_blob)
             raise
 
+    async def answer_text(self, text: str, shopper: Shopper) -> VoiceReply:
+        """Understand a typed request and store the interaction."""
+        started = time.perf_counter()
+        understanding = understand(text)
+        timings = {"understand": _elapsed_ms(started)}
+        interaction = _new_interaction(shopper, "text", text, understanding)
+        timings["total"] = _elapsed_ms(started)
+        return await self._save(interaction, timings)
+
+    async def _save(
+        self, interaction: VoiceInteraction, timings: dict[str, float]
+    ) -> VoiceReply:
+        interaction.timings_ms = timings
+        await add_interaction(self.session, interaction)
         logger.info(
-            "voice.query.completed",
+            "voice.interaction.saved",
             extra={
                 "interaction_id": str(interaction.id),
+                "source": interaction.source,
                 "intent": interaction.intent,
                 "audio_s": interaction.audio_duration_s,
                 "timings_ms": timings,

@@ -5,27 +5,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from pravis_api.api.deps import (
-    BlobDep,
-    OptionalUser,
-    SessionDep,
-    SettingsDep,
-    SpeechPoolDep,
-)
+from pravis_api.api.deps import OptionalUser, SettingsDep, VoiceServiceDep
 from pravis_api.core.errors import FieldError, InvalidInputError, PayloadTooLargeError
 from pravis_api.schemas.problem import problem_responses
-from pravis_api.schemas.voice import VoiceReply
+from pravis_api.schemas.voice import SESSION_ID_PATTERN, TextCommand, VoiceReply
 from pravis_api.services.audio import ACCEPTED_FORMATS_TEXT, is_accepted_content_type
 from pravis_api.services.voice import (
     AUDIO_FIELD,
     Shopper,
     UnsupportedAudioFormatError,
-    VoiceService,
 )
 
 router = APIRouter(prefix="/voice", tags=["voice"])
-
-SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
 
 def new_session_id() -> str:
@@ -71,10 +62,8 @@ async def _read_audio(upload: UploadFile, max_bytes: int) -> bytes:
     responses=problem_responses(401, 413, 415, 422, 503),
 )
 async def voice_query(
-    session: SessionDep,
+    service: VoiceServiceDep,
     settings: SettingsDep,
-    speech_pool: SpeechPoolDep,
-    blobs: BlobDep,
     user: OptionalUser,
     audio: Annotated[
         UploadFile | None,
@@ -96,7 +85,31 @@ async def voice_query(
         user_id=user.id if user else None,
         session_id=session_id or new_session_id(),
     )
-    service = VoiceService(
-        session, speech_pool, blobs, max_audio_seconds=settings.voice_max_audio_seconds
-    )
     return await service.answer_recording(data, shopper)
+
+
+@router.post(
+    "/command",
+    response_model=VoiceReply,
+    responses=problem_responses(401, 422, 503),
+)
+async def voice_command(
+    command: TextCommand,
+    service: VoiceServiceDep,
+    settings: SettingsDep,
+    user: OptionalUser,
+) -> VoiceReply:
+    """Answer a typed request, as /voice/query answers a spoken one."""
+    text = command.text.strip()
+    if len(text) > settings.voice_max_text_chars:
+        message = (
+            f"The text has {len(text)} characters; the maximum is "
+            f"{settings.voice_max_text_chars}. Send a shorter request."
+        )
+        raise InvalidInputError(message, errors=[FieldError("text", message)])
+
+    shopper = Shopper(
+        user_id=user.id if user else None,
+        session_id=command.session_id or new_session_id(),
+    )
+    return await service.answer_text(text, shopper)
