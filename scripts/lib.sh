@@ -38,7 +38,7 @@ port_open() {
 }
 
 # Start Azurite in the background unless something already listens on its
-# port. It keeps blobs in memory; .run/azurite.pid holds its process id.
+# port. It keeps blobs in memory, and .run/azurite.pid contains its process id.
 ensure_azurite() {
     if port_open "$AZURITE_PORT"; then
         return 0

@@ -29,8 +29,8 @@ def _load_settings() -> Settings:
 
 
 def _alembic_ini() -> Path:
-    # From a source checkout, the repository root holds alembic.ini; when run
-    # from elsewhere, look in the working directory.
+    # Look in the working directory first, then at the root of the source
+    # checkout this module was installed from.
     candidates = [
         Path.cwd() / "alembic.ini",
         Path(__file__).resolve().parents[2] / "alembic.ini",

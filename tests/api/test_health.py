@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from pravis_api import __version__
 from pravis_api.main import create_app
+from pravis_api.models.voice_interaction import VoiceInteraction
 from tests.conftest import DATA, client_for, make_settings
 from tests.servers import (
     LocalServer,
@@ -97,7 +98,7 @@ async def test_ready_degraded_when_blob_storage_stops(database: str) -> None:
         async with running_app(
             database_url=database,
             azure_storage_connection_string=azurite_connection_string(blob_server.port),
-        ) as (_, client):
+        ) as (app, client):
             assert (await ready(client))[1]["status"] == "ready"
 
             blob_server.stop()
@@ -107,7 +108,7 @@ async def test_ready_degraded_when_blob_storage_stops(database: str) -> None:
             assert body["checks"]["blob_storage"]["status"] == "down"
             assert body["checks"]["speech_workers"]["status"] == "up"
 
-            # The voice pipeline still answers; only the recording is lost.
+            # The voice pipeline still replies; only the recording is lost.
             response = await client.post(
                 "/api/v1/voice/query",
                 files={
@@ -115,7 +116,12 @@ async def test_ready_degraded_when_blob_storage_stops(database: str) -> None:
                 },
             )
             assert response.status_code == 200, response.text
-            assert "forward" in response.json()["transcript"]
+            reply = response.json()
+            assert "forward" in reply["transcript"]
+            async with app.state.resources.session_factory() as session:
+                row = await session.get(VoiceInteraction, reply["interaction_id"])
+            assert row is not None
+            assert row.recording_blob is None
     finally:
         blob_server.stop()
 

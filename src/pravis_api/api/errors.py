@@ -19,7 +19,7 @@ from pravis_api.core.logging import request_id_var
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-# Where the body size limit middleware leaves the limit of the request.
+# Scope key of the request's body size limit, set by the body limit middleware.
 BODY_LIMIT_SCOPE_KEY = "pravis.max_body_size"
 
 

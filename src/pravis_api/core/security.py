@@ -20,8 +20,8 @@ _password_hasher = PasswordHasher()
 _hashing_limiter = anyio.CapacityLimiter(4)
 
 # Verified against when the e-mail is unknown, so that a failed login takes
-# as long whether or not the account exists. It hashes a random string that
-# was thrown away, with argon2-cffi's default parameters.
+# as long whether or not the account exists. It is the hash of a fixed
+# string, made with argon2-cffi's default parameters.
 _DUMMY_HASH = (
     "$argon2id$v=19$m=65536,t=3,p=4$qRw5VHmbs0m1GOb+0qNzKg"
     "$ZQHSCQHQaJer71mAcITvr/o/qcre0wVxivPS4z1uVnw"
@@ -95,7 +95,7 @@ def decode_access_token(token: str, *, secret_key: str) -> TokenClaims:
     """Verify signature and expiry; raise InvalidTokenError on any failure.
 
     The accepted algorithm is pinned, so `alg: none` and tokens signed with
-    another algorithm are rejected whatever their header says.
+    another algorithm are rejected whatever algorithm their header names.
     """
     try:
         claims = jwt.decode(

@@ -1,6 +1,6 @@
-"""Request body size limits that answer in the API's problem shape.
+"""Request body size limits that reject in the API's problem shape.
 
-FastAPI's own `max_body_size` sits outside user middleware and answers a
+FastAPI's own `max_body_size` runs outside user middleware and rejects a
 declared oversize body with a plain-text 413. This middleware rejects such
 a request before reading it, and stops a body without Content-Length
 (chunked) as soon as it passes the limit.

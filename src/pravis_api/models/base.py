@@ -12,7 +12,7 @@ def utc_now() -> datetime:
 
 
 def timestamp_field(*, index: bool = False, onupdate: bool = False) -> Any:
-    """A `timestamp with time zone` column set by the application and the server."""
+    """Define a `timestamp with time zone` column with app and server defaults."""
     column_kwargs: dict[str, Any] = {"server_default": func.now()}
     if onupdate:
         column_kwargs["onupdate"] = utc_now

@@ -1,4 +1,4 @@
-"""One turn with the voice assistant: what was heard, understood and answered."""
+"""One turn with the voice assistant: what was heard, understood and replied."""
 
 import uuid
 from datetime import datetime

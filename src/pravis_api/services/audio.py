@@ -49,7 +49,7 @@ ACCEPTED_CONTENT_TYPES = frozenset(
 
 
 class AudioError(Exception):
-    """Input that cannot be turned into PCM; `code` says why."""
+    """Input that cannot be turned into PCM; `code` names the reason."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -58,8 +58,8 @@ class SpeechWorkerPool:
             initargs=(context.Barrier(self.workers),),
         )
         # Python starts workers on demand, one per job that finds none idle,
-        # so one ping per worker submitted together starts all of them, and
-        # the barrier holds every job until all workers have loaded.
+        # so one ping per worker submitted together starts all of them. The
+        # barrier blocks every job until all workers have loaded.
         pids = await asyncio.gather(
             *(
                 self._loop.run_in_executor(self._executor, speech_worker.ping)
@@ -81,7 +81,7 @@ class SpeechWorkerPool:
             await self._restarting
         if self._executor is not None:
             executor, self._executor = self._executor, None
-            # Waits for running jobs, so requests in flight get their answer.
+            # Waits for running jobs, so requests in flight still get their reply.
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
             logger.info("speech_pool.stopped")
 
@@ -141,7 +141,7 @@ class SpeechWorkerPool:
         try:
             self._loop.call_soon_threadsafe(self._decrement)
         except RuntimeError:
-            pass  # The loop has closed at shutdown; nobody counts any more.
+            pass  # The loop closed at shutdown, so the count is no longer read.
 
     def _decrement(self) -> None:
         self.in_flight -= 1

@@ -1,6 +1,6 @@
 """Code that runs inside the speech worker processes.
 
-Each process holds one PocketSphinx decoder, created by `initialize` when
+Each process keeps one PocketSphinx decoder, created by `initialize` when
 the process starts. PocketSphinx holds the GIL while it decodes, so it
 would stall the event loop from a thread; a separate process does not.
 Results cross the process boundary as plain dataclasses, not exceptions,

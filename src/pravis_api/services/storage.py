@@ -1,6 +1,6 @@
 """Blob Storage for recordings (Azure Blob Storage, or Azurite locally).
 
-Blob Storage is not essential to answering a shopper: when it is down, the
+Blob Storage is not essential to serving a shopper: when it is down, the
 callers log the failure and carry on without the blob.
 """
 
@@ -9,7 +9,7 @@ import logging
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
-from azure.storage.blob.aio import BlobServiceClient, ContainerClient
+from azure.storage.blob.aio import BlobServiceClient, ContainerClient, LinearRetry
 
 from pravis_api.core.config import Settings
 
@@ -27,10 +27,10 @@ RECORDING_CONTENT_TYPES = {
 def create_blob_service(settings: Settings) -> BlobServiceClient:
     return BlobServiceClient.from_connection_string(
         settings.blob_connection_string,
-        # The SDK's default retries with back-off for minutes; a shopper's
-        # request cannot wait that long for a store that is down.
-        retry_total=1,
-        retry_backoff_factor=0.2,
+        # azure-storage-blob 12.31 retries 3 times after 15, 18 and 24 s by
+        # default. A shopper's request cannot wait that long, so retry once,
+        # half a second later.
+        retry_policy=LinearRetry(backoff=0.5, random_jitter_range=0.2, retry_total=1),
         connection_timeout=settings.blob_timeout_seconds,
         read_timeout=settings.blob_timeout_seconds,
     )

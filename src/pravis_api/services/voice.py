@@ -1,4 +1,4 @@
-"""The voice pipeline: a recording or typed text in, an answer and a stored
+"""The voice pipeline: a recording or typed text in, a reply and a stored
 interaction out."""
 
 import logging
@@ -48,7 +48,7 @@ class SpeechTimedOutError(ServiceUnavailableError):
 
 @dataclass(frozen=True, slots=True)
 class Shopper:
-    """Who is speaking: a signed-in user, or an anonymous session."""
+    """The speaker: a signed-in user, or else an anonymous session."""
 
     user_id: uuid.UUID | None
     session_id: str
@@ -142,8 +142,8 @@ class VoiceService:
         interaction.recording_blob = await self._store_recording(interaction, data)
         timings["store_recording"] = _elapsed_ms(step)
 
-        # The total covers everything up to the answer; saving the row that
-        # stores it cannot be part of it.
+        # The total covers everything up to the reply. It cannot include the
+        # time to save the row that stores it.
         timings["total"] = _elapsed_ms(started)
         try:
             return await self._save(interaction, timings)

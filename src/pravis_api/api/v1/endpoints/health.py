@@ -14,7 +14,7 @@ from pravis_api.schemas.health import DependencyCheck, Liveness, Readiness
 router = APIRouter(prefix="/health", tags=["health"])
 
 CHECK_TIMEOUT_SECONDS = 2.0
-# Without these the API cannot answer a shopper; the others only degrade it.
+# Without these the API cannot serve a shopper; the others only degrade it.
 ESSENTIAL = ("database", "speech_workers")
 
 
@@ -24,7 +24,7 @@ class DependencyDownError(Exception):
 
 @router.get("", response_model=Liveness)
 async def liveness(settings: SettingsDep) -> Liveness:
-    """The process is up and serving; no dependency is checked."""
+    """Report that the process is serving, without checking any dependency."""
     return Liveness(version=__version__, environment=settings.environment)
 
 

@@ -1,4 +1,4 @@
-"""Voice endpoints: a spoken request in, the assistant's answer out."""
+"""Voice endpoints: a spoken or typed request in, the assistant's reply out."""
 
 import secrets
 from typing import Annotated
@@ -77,7 +77,7 @@ async def voice_query(
         ),
     ] = None,
 ) -> VoiceReply:
-    """Transcribe a spoken request, answer it and store the interaction."""
+    """Transcribe a spoken request, reply to it and store the interaction."""
     upload = _require_audio(audio)
     data = await _read_audio(upload, settings.voice_max_upload_bytes)
 
@@ -99,7 +99,7 @@ async def voice_command(
     settings: SettingsDep,
     user: OptionalUser,
 ) -> VoiceReply:
-    """Answer a typed request, as /voice/query answers a spoken one."""
+    """Reply to a typed request, as /voice/query replies to a spoken one."""
     text = command.text.strip()
     if len(text) > settings.voice_max_text_chars:
         message = (
