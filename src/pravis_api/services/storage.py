@@ -29,8 +29,13 @@ def create_blob_service(settings: Settings) -> BlobServiceClient:
         settings.blob_connection_string,
         # azure-storage-blob 12.31 retries 3 times after 15, 18 and 24 s by
         # default. A shopper's request cannot wait that long, so retry once,
-        # half a second later.
-        retry_policy=LinearRetry(backoff=0.5, random_jitter_range=0.2, retry_total=1),
+        # half a second later. The SDK annotates these as int but computes
+        # the wait with float arithmetic.
+        retry_policy=LinearRetry(
+            backoff=0.5,  # type: ignore[arg-type]
+            random_jitter_range=0.2,  # type: ignore[arg-type]
+            retry_total=1,
+        ),
         connection_timeout=settings.blob_timeout_seconds,
         read_timeout=settings.blob_timeout_seconds,
     )
