@@ -97,6 +97,8 @@ def migrate(args: argparse.Namespace) -> None:
     config.attributes["database_url"] = settings.sqlalchemy_database_url
     print(f"Migrating {settings.database_url_for_logs} to {args.revision}.")
     command.upgrade(config, args.revision)
+    print("The database is now at revision:")
+    command.current(config)
 
 
 async def _create_superuser(
@@ -141,6 +143,11 @@ def create_superuser(args: argparse.Namespace) -> None:
             password = getpass.getpass("Password: ")
             if getpass.getpass("Password again: ") != password:
                 sys.exit("The passwords do not match.")
+    if not password:
+        sys.exit(
+            "No password given. Set PRAVIS_SUPERUSER_PASSWORD, pipe it on "
+            "standard input, or run in a terminal to be prompted."
+        )
     try:
         message = asyncio.run(
             _create_superuser(settings, args.email, password, args.full_name)

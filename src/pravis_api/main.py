@@ -11,7 +11,7 @@ from pravis_api import __version__
 from pravis_api.api.errors import exception_handlers
 from pravis_api.api.v1.endpoints import health
 from pravis_api.api.v1.router import UPLOAD_PATHS, build_api_router
-from pravis_api.core.config import Settings, get_settings
+from pravis_api.core.config import DEVELOPMENT_SECRET_KEY, Settings, get_settings
 from pravis_api.core.logging import configure_logging
 from pravis_api.middleware.body_limit import BodySizeLimitMiddleware
 from pravis_api.middleware.request_context import RequestContextMiddleware
@@ -40,10 +40,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 "logs reach Log Analytics through Application Insights",
             },
         )
-    if settings.is_development and settings.secret_key.get_secret_value().startswith(
-        "development-only"
-    ):
-        logger.warning("config.development_secret_key")
+    if settings.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
+        logger.warning(
+            "config.development_secret_key",
+            extra={"hint": "tokens are signed with a published key; set SECRET_KEY"},
+        )
 
     app.state.resources = await Resources.open(settings)
     logger.info("app.started")
