@@ -8,6 +8,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,16 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(app) as client:
         yield client
+
+
+@asynccontextmanager
+async def running_app(
+    **overrides: Any,
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app of its own, for tests that change settings or stop its servers."""
+    app = create_app(make_settings(**overrides))
+    async with app.router.lifespan_context(app), client_for(app) as client:
+        yield app, client
 
 
 async def register_and_login(

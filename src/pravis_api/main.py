@@ -11,7 +11,7 @@ from pravis_api import __version__
 from pravis_api.api.errors import exception_handlers
 from pravis_api.api.v1.endpoints import health
 from pravis_api.api.v1.router import UPLOAD_PATHS, build_api_router
-from pravis_api.core.config import DEVELOPMENT_SECRET_KEY, Settings, get_settings
+from pravis_api.core.config import Settings, get_settings
 from pravis_api.core.logging import configure_logging
 from pravis_api.middleware.body_limit import BodySizeLimitMiddleware
 from pravis_api.middleware.request_context import RequestContextMiddleware
@@ -40,10 +40,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 "logs reach Log Analytics through Application Insights",
             },
         )
-    if settings.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
+    if settings.secret_key_is_generated:
         logger.warning(
-            "config.development_secret_key",
-            extra={"hint": "tokens are signed with a published key; set SECRET_KEY"},
+            "config.secret_key_generated",
+            extra={
+                "hint": "SECRET_KEY is not set, so this process signs tokens with "
+                "a random key; they stop working on restart and on other workers"
+            },
         )
 
     app.state.resources = await Resources.open(settings)
@@ -69,6 +72,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
 
+    # Each middleware added wraps the ones before it, so the order of a
+    # request is CORS, request context, body limit, then the routes.
+    upload_limit = settings.voice_max_upload_bytes + MULTIPART_OVERHEAD_BYTES
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default_limit=DEFAULT_MAX_BODY_BYTES,
+        limits_by_path=dict.fromkeys(UPLOAD_PATHS, upload_limit),
+    )
+    # Every response, the body limit's 413 and the last-resort 500
+    # included, carries the request id.
+    app.add_middleware(RequestContextMiddleware)
+    # Outermost, so the browser can read error responses too.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -77,15 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["X-Request-ID", "Retry-After"],
     )
-    upload_limit = settings.voice_max_upload_bytes + MULTIPART_OVERHEAD_BYTES
-    app.add_middleware(
-        BodySizeLimitMiddleware,
-        default_limit=DEFAULT_MAX_BODY_BYTES,
-        limits_by_path=dict.fromkeys(UPLOAD_PATHS, upload_limit),
-    )
-    # Added last, so it is outermost: every response, CORS and errors
-    # included, carries the request id.
-    app.add_middleware(RequestContextMiddleware)
 
     app.include_router(health.router)
     app.include_router(build_api_router())

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
-from pravis_api.core.security import create_access_token
+from pravis_api.core.security import create_access_token, decode_access_token
 from pravis_api.models.user import User
 from tests.conftest import register_and_login
 
@@ -119,7 +120,7 @@ async def test_login_returns_bearer_token(
     assert claims["exp"] - claims["iat"] == settings.access_token_expire_minutes * 60
 
 
-async def test_login_failures_look_alike(client: httpx.AsyncClient) -> None:
+async def test_login_failures_share_message(client: httpx.AsyncClient) -> None:
     email = new_email()
     await client.post(
         "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
@@ -217,6 +218,9 @@ async def test_me_rejects_bad_tokens(
         "no exp": jwt.encode(_claims(subject, exp=None), key),
         "no jti": jwt.encode(_claims(subject, jti=None), key),
         "sub not a uuid": jwt.encode(_claims("admin"), key),
+        "exp past year 9999": jwt.encode(_claims(subject, exp=10**20), key),
+        "exp out of range for the OS": jwt.encode(_claims(subject, exp=10**18), key),
+        "iat far in the past": jwt.encode(_claims(subject, iat=-(10**20)), key),
         "unknown user": jwt.encode(_claims(str(uuid.uuid4())), key),
         "garbage": "not.a.token",
     }
@@ -241,8 +245,57 @@ async def test_me_rejects_token_of_deactivated_user(
 
 
 async def test_token_helper_round_trip(settings: Settings) -> None:
-    token = create_access_token(
-        "subject", secret_key=settings.secret_key.get_secret_value(), expires_minutes=1
-    )
+    key = settings.secret_key.get_secret_value()
+    token = create_access_token("subject", secret_key=key, expires_minutes=1)
+    claims = decode_access_token(token.token, secret_key=key)
     assert token.expires_in == 60
-    assert len(token.jti) == 32
+    assert claims.subject == "subject"
+    assert claims.jti == token.jti
+    assert (claims.expires_at - claims.issued_at).total_seconds() == 60
+
+
+async def test_login_with_unnormalised_email(client: httpx.AsyncClient) -> None:
+    """An e-mail typed with a combining accent matches its composed form."""
+    decomposed = f"e\u0301mile-{uuid.uuid4().hex[:6]}@example.com"
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": decomposed, "password": PASSWORD}
+    )
+    assert response.status_code == 201
+    assert response.json()["email"].startswith("\u00e9mile")
+    login = await client.post(
+        "/api/v1/auth/login", data={"username": decomposed, "password": PASSWORD}
+    )
+    assert login.status_code == 200
+
+
+async def test_me_ends_read_transaction(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    """A signed-in request must not hold a connection in a transaction
+    while it goes on to wait for transcription."""
+    headers = await register_and_login(client)
+    assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
+    assert not db_session.in_transaction()
+
+
+@pytest.mark.parametrize("name", ["A\x00B", "Asha\x7f", "Asha \u202eoaR", "Asha\x85"])
+async def test_register_rejects_bad_name_characters(
+    client: httpx.AsyncClient, name: str
+) -> None:
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": new_email(), "password": PASSWORD, "full_name": name},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "full_name"
+    assert (
+        response.json()["errors"][0]["message"] == "must not contain control characters"
+    )
+
+
+async def test_login_nul_in_email_is_401(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/login",
+        data={"username": "a\x00@example.com", "password": "whatever1"},
+    )
+    assert response.status_code == 401

@@ -5,17 +5,13 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
 from pravis_api import __version__
-from pravis_api.main import create_app
 from pravis_api.models.voice_interaction import VoiceInteraction
-from tests.conftest import DATA, client_for, make_settings
+from tests.conftest import DATA, running_app
 from tests.servers import (
     LocalServer,
     azurite_connection_string,
@@ -23,15 +19,6 @@ from tests.servers import (
     free_port,
     redis_server,
 )
-
-
-@asynccontextmanager
-async def running_app(
-    **overrides: Any,
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(make_settings(**overrides))
-    async with app.router.lifespan_context(app), client_for(app) as client:
-        yield app, client
 
 
 async def ready(client: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:

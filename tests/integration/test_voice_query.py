@@ -183,12 +183,12 @@ def _problem(
 
 
 BAD_UPLOADS: dict[str, tuple[dict[str, Any], int, str]] = {
-    "no file": ({"data": {"session_id": "placeholder"}}, 422, "multipart/form-data"),
+    "no file": ({"data": {}}, 422, "multipart/form-data"),
     "empty file": ({"files": {"audio": ("clip.wav", b"", "audio/wav")}}, 422, "empty"),
     "text file": (
         {"files": {"audio": ("notes.wav", b"show me red dresses\n" * 50, "audio/wav")}},
-        422,
-        "could not be read as audio",
+        415,
+        "not in a supported audio format",
     ),
     "random bytes": (
         {
@@ -196,13 +196,36 @@ BAD_UPLOADS: dict[str, tuple[dict[str, Any], int, str]] = {
                 "audio": ("clip.webm", random.Random(3).randbytes(4096), "audio/webm")
             }
         },
-        422,
-        "could not be read as audio",
+        415,
+        "not in a supported audio format",
     ),
     "truncated wav header": (
         {"files": {"audio": ("clip.wav", GOFORWARD_WAV[:30], "audio/wav")}},
         422,
-        "could not be read as audio",
+        "could not be decoded as audio",
+    ),
+    "playlist that opens a file": (
+        {
+            "files": {
+                "audio": ("list.ogg", b"ffconcat version 1.0\nfile pyproject.toml\n")
+            }
+        },
+        415,
+        "not in a supported audio format",
+    ),
+    "session description that opens a socket": (
+        {
+            "files": {
+                "audio": (
+                    "stream.wav",
+                    b"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\n"
+                    b"t=0 0\r\nm=audio 47654 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+                    "application/octet-stream",
+                )
+            }
+        },
+        415,
+        "not in a supported audio format",
     ),
     "image": (
         {
@@ -211,7 +234,7 @@ BAD_UPLOADS: dict[str, tuple[dict[str, Any], int, str]] = {
             }
         },
         415,
-        "not a supported audio format",
+        "not in a supported audio format",
     ),
     "unsupported content type": (
         {"files": {"audio": ("clip.txt", GOFORWARD_WAV, "text/plain")}},

@@ -1,4 +1,4 @@
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 
 from pravis_api.main import create_app
 from tests.conftest import client_for, make_settings
@@ -100,3 +100,79 @@ def test_openapi_lists_problem_responses() -> None:
     responses = schema["paths"]["/api/v1/voice/query"]["post"]["responses"]
     assert {"200", "413", "415", "422", "503"} <= set(responses)
     assert "application/problem+json" in responses["415"]["content"]
+
+
+async def test_error_responses_carry_cors_headers() -> None:
+    app = app_with_failing_route()
+    origin = {"Origin": "http://localhost:3000"}
+    async with client_for(app) as client:
+        failed = await client.get("/fail", headers=origin)
+        too_large = await client.post(
+            "/api/v1/auth/register",
+            content=b"{" + b" " * (300 * 1024) + b"}",
+            headers={**origin, "Content-Type": "application/json"},
+        )
+    for response in (failed, too_large):
+        assert (
+            response.headers["access-control-allow-origin"] == "http://localhost:3000"
+        )
+        assert "x-request-id" in response.headers
+
+
+async def test_local_os_error_is_500_not_outage() -> None:
+    app = create_app(make_settings())
+
+    async def read_missing_file() -> None:
+        with open("/nonexistent/pravis-test-file") as handle:  # noqa: ASYNC230
+            handle.read()
+
+    app.add_api_route("/missing-file", read_missing_file)
+    async with client_for(app) as client:
+        response = await client.get("/missing-file")
+    assert response.status_code == 500
+    assert "retry-after" not in response.headers
+
+
+async def test_invalid_json_names_body() -> None:
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.post(
+            "/api/v1/voice/command",
+            content=b'{"text": ',
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["field"] == "body"
+    assert error["message"].startswith("invalid JSON at character")
+
+
+async def test_health_answers_head() -> None:
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.head("/health")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+async def test_route_404_detail_kept() -> None:
+    app = create_app(make_settings())
+
+    async def missing_thing() -> None:
+        raise HTTPException(status_code=404, detail="Product 42 was not found.")
+
+    app.add_api_route("/thing", missing_thing)
+    async with client_for(app) as client:
+        response = await client.get("/thing")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Product 42 was not found."
+    assert response.json()["type"] == "urn:problem:pravis:not-found"
+
+
+async def test_upload_limit_ignores_trailing_slash() -> None:
+    """The upload route keeps its larger limit however the path is spelled."""
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.post(
+            "/api/v1/voice/query/",
+            content=bytes(300 * 1024),
+            headers={"Content-Type": "application/octet-stream"},
+        )
+    assert response.status_code != 413

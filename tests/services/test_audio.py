@@ -1,4 +1,5 @@
 import io
+import resource
 
 import av
 import pytest
@@ -33,17 +34,24 @@ class StreamSink(io.RawIOBase):
 
 
 def encode(
-    source: bytes, container: str, codec: str, rate: int, *, seekable: bool = True
+    source: bytes,
+    container: str,
+    codec: str,
+    rate: int,
+    *,
+    layout: str = "mono",
+    seekable: bool = True,
+    container_options: dict[str, str] | None = None,
 ) -> bytes:
     """Encode a recording; unseekable output leaves the duration out of the header."""
     target: io.BytesIO | StreamSink = io.BytesIO() if seekable else StreamSink()
     with (
         av.open(io.BytesIO(source)) as reader,
-        av.open(target, "w", format=container) as writer,
+        av.open(target, "w", format=container, options=container_options) as writer,
     ):
-        stream = writer.add_stream(codec, rate=rate, layout="mono")
+        stream = writer.add_stream(codec, rate=rate, layout=layout)
         resampler = av.AudioResampler(
-            format=stream.format.name, layout="mono", rate=rate
+            format=stream.format.name, layout=layout, rate=rate
         )
         for frame in reader.decode(audio=0):
             frame.pts = None
@@ -98,11 +106,56 @@ def test_decode_rejects_long_stream_without_header() -> None:
     assert error.value.code == "too-long"
 
 
+def test_decode_joined_mp3_with_rate_change() -> None:
+    """Two MP3s joined end to end, the second at another rate and layout."""
+    bare = {"write_xing": "0", "id3v2_version": "0"}
+    stereo = encode(
+        GOFORWARD.read_bytes(), "mp3", "libmp3lame", 44_100,
+        layout="stereo", container_options=bare,
+    )  # fmt: skip
+    mono = encode(
+        GOFORWARD.read_bytes(), "mp3", "libmp3lame", 16_000, container_options=bare
+    )
+    audio = decode_to_pcm(stereo + mono, max_seconds=30)
+    assert audio.audio_format == "mp3"
+    assert audio.duration_s == pytest.approx(2 * 2.79, abs=0.2)
+
+
+def low_rate_frame_matroska(samples: int, rate: int) -> bytes:
+    """One PCM frame of `samples` at `rate` Hz, stamped as lasting one tick."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as writer:
+        stream = writer.add_stream("pcm_s16le", rate=rate, layout="mono")
+        frame = av.AudioFrame(format="s16", layout="mono", samples=samples)
+        frame.sample_rate = rate
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.pts = 0
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            packet.pts = packet.dts = 0
+            packet.duration = 1
+            writer.mux(packet)
+    return buffer.getvalue()
+
+
+def test_decode_stops_before_resampling_long_frame() -> None:
+    """A 600 KB frame of 3,000 s at 100 Hz would resample to about 1 GB."""
+    data = low_rate_frame_matroska(samples=300_000, rate=100)
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(AudioError) as error:
+        decode_to_pcm(data, max_seconds=30)
+    peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert error.value.code == "too-long"
+    assert peak_after - peak_before < 150 * 1024  # ru_maxrss is in KiB on Linux
+
+
 @pytest.mark.parametrize(
     ("data", "code"),
     [
-        (b"plain text, not audio at all" * 10, "undecodable"),
+        (b"plain text, not audio at all" * 10, "unsupported-format"),
         (b"\x89PNG\r\n\x1a\n" + bytes(200), "unsupported-format"),
+        (b"ffconcat version 1.0\nfile pyproject.toml\n", "unsupported-format"),
+        (b"RIFF\x00\x00\x00\x00WAVEffconcat version 1.0\n", "undecodable"),
         (GOFORWARD.read_bytes()[:44], "no-audio"),
     ],
 )

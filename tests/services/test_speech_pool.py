@@ -1,10 +1,14 @@
 import asyncio
+import logging
+import os
+import signal
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from pravis_api.core.errors import ServiceUnavailableError
-from pravis_api.services.speech_pool import SpeechTimeoutError, SpeechWorkerPool
+from pravis_api.services.speech_pool import SpeechJobTimeoutError, SpeechWorkerPool
 from tests.conftest import DATA
 
 RECORDING = (DATA / "goforward.wav").read_bytes()
@@ -48,7 +52,7 @@ async def test_pool_timeout_keeps_slot_until_job_ends() -> None:
     pool = SpeechWorkerPool(workers=1, queue_limit=0, timeout_seconds=0.05)
     await pool.start()
     try:
-        with pytest.raises(SpeechTimeoutError):
+        with pytest.raises(SpeechJobTimeoutError):
             await pool.transcribe(RECORDING, max_seconds=30)
         assert pool.in_flight == 1
         with pytest.raises(ServiceUnavailableError):
@@ -60,5 +64,51 @@ async def test_pool_timeout_keeps_slot_until_job_ends() -> None:
 
 async def test_pool_reports_audio_errors(pool: SpeechWorkerPool) -> None:
     result = await pool.transcribe(b"definitely not audio" * 20, max_seconds=30)
-    assert result.error_code == "undecodable"
+    assert result.error_code == "unsupported-format"
     assert result.transcript == ""
+
+
+async def test_pool_close_fails_queued_jobs_cleanly() -> None:
+    pool = SpeechWorkerPool(workers=1, queue_limit=2, timeout_seconds=30)
+    await pool.start()
+    jobs = [
+        asyncio.create_task(pool.transcribe(RECORDING, max_seconds=30))
+        for _ in range(3)
+    ]
+    await asyncio.sleep(0.1)
+    await pool.close()
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+
+    finished = [result for result in results if not isinstance(result, BaseException)]
+    refused = [
+        result for result in results if isinstance(result, ServiceUnavailableError)
+    ]
+    assert len(finished) >= 1
+    assert len(finished) + len(refused) == 3
+    assert pool.state() == "down"
+
+
+async def test_pool_restarts_once_after_worker_dies(
+    pool: SpeechWorkerPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pravis_api.services.speech_pool")
+    jobs = [
+        asyncio.create_task(pool.transcribe(RECORDING, max_seconds=30))
+        for _ in range(2)
+    ]
+    await asyncio.sleep(0.1)
+    for pid in pool.worker_pids():
+        os.kill(pid, signal.SIGKILL)
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    assert all(isinstance(result, ServiceUnavailableError) for result in results)
+
+    deadline = time.monotonic() + 30
+    while pool.state() != "up" and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    assert pool.state() == "up"
+    result = await pool.transcribe(RECORDING, max_seconds=30)
+    assert result.transcript == "go forward ten meters"
+
+    events = [record.getMessage() for record in caplog.records]
+    assert events.count("speech_pool.broken") == 1
+    assert events.count("speech_pool.restarting") == 1

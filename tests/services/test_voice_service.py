@@ -1,4 +1,4 @@
-"""VoiceService against a database where saving the interaction fails."""
+"""VoiceService when saving the interaction fails after the recording was stored."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -9,10 +9,26 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
+from pravis_api.core.errors import AuthenticationError
 from pravis_api.resources import Resources
+from pravis_api.services.storage import BlobStore
 from pravis_api.services.voice import Shopper, VoiceService
 from tests.conftest import DATA, create_database, drop_database, migrate
 from tests.helpers import blob_names
+
+RECORDING = (DATA / "goforward.wav").read_bytes()
+
+
+class RecordingBlobStore(BlobStore):
+    """The real store, which also remembers the names it uploaded."""
+
+    def __init__(self, store: BlobStore) -> None:
+        super().__init__(store.service, store.container_name, store.timeout)
+        self.uploaded: list[str] = []
+
+    async def upload(self, name: str, data: bytes, content_type: str) -> None:
+        await super().upload(name, data, content_type)
+        self.uploaded.append(name)
 
 
 @pytest.fixture
@@ -29,18 +45,38 @@ async def test_failed_save_deletes_recording(
     app: object, settings: Settings, database_without_interactions: str
 ) -> None:
     resources: Resources = app.state.resources  # type: ignore[attr-defined]
+    blobs = RecordingBlobStore(resources.blobs)
     engine = create_async_engine(database_without_interactions)
-    blobs_before = await blob_names(settings)
     try:
         async with AsyncSession(engine, expire_on_commit=False) as session:
             service = VoiceService(
-                session, resources.speech_pool, resources.blobs, max_audio_seconds=30
+                session, resources.speech_pool, blobs, max_audio_seconds=30
             )
             with pytest.raises(ProgrammingError):
                 await service.answer_recording(
-                    (DATA / "goforward.wav").read_bytes(),
-                    Shopper(user_id=None, session_id="orphan-check"),
+                    RECORDING, Shopper(user_id=None, session_id="orphan-check-0001")
                 )
     finally:
         await engine.dispose()
-    assert await blob_names(settings) == blobs_before
+
+    assert len(blobs.uploaded) == 1
+    assert blobs.uploaded[0] not in await blob_names(settings)
+
+
+async def test_deleted_account_is_401_without_orphan(
+    app: object, settings: Settings, db_session: AsyncSession
+) -> None:
+    """The account vanished while its recording was transcribed."""
+    resources: Resources = app.state.resources  # type: ignore[attr-defined]
+    blobs = RecordingBlobStore(resources.blobs)
+    service = VoiceService(
+        db_session, resources.speech_pool, blobs, max_audio_seconds=30
+    )
+
+    with pytest.raises(AuthenticationError):
+        await service.answer_recording(
+            RECORDING, Shopper(user_id=uuid.uuid4(), session_id="deleted-user-0001")
+        )
+
+    assert len(blobs.uploaded) == 1
+    assert blobs.uploaded[0] not in await blob_names(settings)

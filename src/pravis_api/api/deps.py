@@ -95,6 +95,9 @@ async def _user_from_token(
         ) from exc
 
     user = await get_user(session, user_id)
+    # End the read's transaction now: a voice request goes on to wait for
+    # transcription, and must not hold a pooled connection idle meanwhile.
+    await session.commit()
     if user is None or not user.is_active:
         raise AuthenticationError(
             "The access token's account does not exist or is inactive."

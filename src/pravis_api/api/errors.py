@@ -1,7 +1,9 @@
 """RFC 9457 problem documents: the one error shape of the API."""
 
+import errno
 import json
 import logging
+import socket
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -23,6 +25,28 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 BODY_LIMIT_SCOPE_KEY = "pravis.max_body_size"
 
 
+# Codes for the statuses Starlette raises itself. Titles follow RFC 9110,
+# whose names for 413 and 422 differ from Python 3.11's HTTPStatus phrases.
+_HTTP_STATUS_CODES = {
+    400: "bad-request",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
+_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+# errno values of a network peer that cannot be reached.
+_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ETIMEDOUT,
+}
+
+
 def problem_type(code: str) -> str:
     return f"urn:problem:pravis:{code}"
 
@@ -39,7 +63,7 @@ def problem_response(
 ) -> Response:
     body: dict[str, Any] = {
         "type": problem_type(code),
-        "title": title or HTTPStatus(status).phrase,
+        "title": title or _TITLES.get(status) or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
         "request_id": request_id_var.get(),
@@ -66,10 +90,6 @@ def internal_error_response() -> Response:
 
 
 async def _app_error(request: Request, exc: AppError) -> Response:
-    if exc.status >= 500:
-        logger.warning(
-            "request.failed", extra={"status": exc.status, "error": exc.detail}
-        )
     return problem_response(
         exc.status,
         exc.code,
@@ -89,11 +109,21 @@ def _field_name(location: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
+def _field_error(error: Mapping[str, Any]) -> FieldError:
+    if error.get("type") == "json_invalid":
+        # Its location is a character offset, not a field.
+        position = error.get("loc", ("body", "?"))[-1]
+        return FieldError("body", f"invalid JSON at character {position}")
+    message = str(error.get("msg", "invalid"))
+    # Pydantic prefixes messages from custom validators.
+    message = message.removeprefix("Value error, ")
+    if message.startswith("Expected UploadFile"):
+        message = "must be a file part with a filename, not a text field"
+    return FieldError(_field_name(error.get("loc", ())), message)
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-    errors = [
-        FieldError(_field_name(error.get("loc", ())), error.get("msg", "invalid"))
-        for error in exc.errors()
-    ]
+    errors = [_field_error(error) for error in exc.errors()]
     listed = "; ".join(f"{error.field}: {error.message}" for error in errors[:5])
     return problem_response(
         422,
@@ -105,18 +135,21 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    status = exc.status_code
     detail = str(exc.detail)
-    if exc.status_code == 413:
+    # Replace Starlette's one-word defaults; keep a detail a route wrote.
+    if detail == HTTPStatus(status).phrase:
+        if status == 404:
+            detail = f"No route matches {request.url.path}. See /docs for the API."
+        elif status == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+    if status == 413:
         limit = request.scope.get(BODY_LIMIT_SCOPE_KEY)
         detail = "The request body is too large."
         if isinstance(limit, int):
             detail += f" The maximum for this route is {limit} bytes."
-    elif exc.status_code == 404:
-        detail = f"No route matches {request.url.path}. See /docs for the API."
-    elif exc.status_code == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}."
-    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
-    return problem_response(exc.status_code, code, detail, headers=exc.headers)
+    code = _HTTP_STATUS_CODES.get(status, f"http-{status}")
+    return problem_response(status, code, detail, headers=exc.headers)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
@@ -143,9 +176,19 @@ async def _value_rejected_by_database(request: Request, exc: Exception) -> Respo
     )
 
 
-async def _connection_failed(request: Request, exc: Exception) -> Response:
-    # asyncpg's connect errors (refused, unreachable, DNS) reach here as
-    # plain OSError, because SQLAlchemy wraps only errors of the driver.
+def _is_network_error(exc: OSError) -> bool:
+    if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError):
+        return True
+    return exc.errno in _NETWORK_ERRNOS
+
+
+async def _os_error(request: Request, exc: OSError) -> Response:
+    # asyncpg's connect errors (refused, unreachable, DNS, timeout) reach
+    # here as plain OSError, because SQLAlchemy wraps only driver errors.
+    # Any other OSError is a bug, not an outage.
+    if not _is_network_error(exc):
+        logger.error("request.unhandled_error", exc_info=exc)
+        return internal_error_response()
     logger.error("dependency.unreachable", extra={"error": repr(exc)})
     return problem_response(
         503,
@@ -175,5 +218,5 @@ def exception_handlers() -> dict[
     for error_class in (OperationalError, InterfaceError, PoolTimeoutError):
         handlers[error_class] = _database_unavailable
     handlers[DataError] = _value_rejected_by_database
-    handlers[OSError] = _connection_failed
+    handlers[OSError] = _os_error
     return handlers

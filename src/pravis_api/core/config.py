@@ -1,6 +1,7 @@
 """Settings read from the environment and `.env`, validated at start-up."""
 
 import os
+import secrets
 from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -21,9 +22,7 @@ AZURITE_CONNECTION_STRING = (
     "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
 )
 
-DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
 _PLACEHOLDER_SECRET_KEYS = {
-    DEVELOPMENT_SECRET_KEY,
     "your-secret-key",
     "change-me",
     "changeme",
@@ -43,6 +42,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         case_sensitive=False,
         extra="ignore",
+        # Validation errors must not echo values: some are secrets.
+        hide_input_in_errors=True,
     )
 
     app_name: str = "Pravis Boutique API"
@@ -61,7 +62,11 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
-    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    # Unset in development: a random key per process, so tokens do not
+    # survive a restart or work across uvicorn workers.
+    secret_key: SecretStr = Field(
+        default_factory=lambda: SecretStr(secrets.token_urlsafe(48))
+    )
     access_token_expire_minutes: int = Field(default=30, ge=1, le=60 * 24)
 
     frontend_url: str = "http://localhost:3000"
@@ -89,8 +94,11 @@ class Settings(BaseSettings):
     voice_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     voice_max_audio_seconds: float = Field(default=30.0, gt=0)
     voice_max_text_chars: int = Field(default=500, ge=1)
-    # Speech worker processes per API process; unset means one per CPU.
-    speech_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # Speech worker processes per API process; unset means one per CPU this
+    # process may run on. A container's CPU quota is not seen: set it there.
+    speech_workers: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)), ge=1
+    )
     # Requests allowed to wait for a busy worker before the API sheds load
     # with 503; counted over the whole pool, not per worker.
     speech_queue_limit: int = Field(default=8, ge=0)
@@ -127,6 +135,11 @@ class Settings(BaseSettings):
             if raw.startswith("postgres://"):
                 raw = "postgresql://" + raw.removeprefix("postgres://")
             url = make_url(raw).set(drivername="postgresql+asyncpg")
+            # libpq spells TLS as sslmode=require; asyncpg takes ssl=require.
+            if "sslmode" in url.query:
+                query = dict(url.query)
+                query["ssl"] = query.pop("sslmode")
+                url = url.set(query=query)
         else:
             url = URL.create(
                 "postgresql+asyncpg",
@@ -161,10 +174,19 @@ class Settings(BaseSettings):
     def is_development(self) -> bool:
         return self.environment == "development"
 
+    @property
+    def secret_key_is_generated(self) -> bool:
+        return "secret_key" not in self.model_fields_set
+
     @model_validator(mode="after")
     def _check_secret_key(self) -> "Settings":
         if self.is_development:
             return self
+        if self.secret_key_is_generated:
+            raise ValueError(
+                f"SECRET_KEY is not set, which is required when "
+                f"ENVIRONMENT={self.environment}; {SECRET_KEY_HINT}"
+            )
         key = self.secret_key.get_secret_value()
         if key.lower() in _PLACEHOLDER_SECRET_KEYS:
             raise ValueError(

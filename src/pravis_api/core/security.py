@@ -11,6 +11,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 JWT_ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
+# Tolerated clock difference between API instances: PyJWT rejects a token
+# whose `iat` lies in the future, and `iat` has whole seconds.
+_CLOCK_SKEW_SECONDS = 10
 
 # argon2-cffi's defaults (RFC 9106 low-memory profile: 64 MiB, 3 passes)
 # take about 140 ms per hash on a 2-core test machine. Hashes run in worker
@@ -103,6 +106,7 @@ def decode_access_token(token: str, *, secret_key: str) -> TokenClaims:
             secret_key,
             algorithms=[JWT_ALGORITHM],
             options={"require": _REQUIRED_CLAIMS},
+            leeway=_CLOCK_SKEW_SECONDS,
         )
     except jwt.PyJWTError as exc:
         raise InvalidTokenError(str(exc)) from exc
@@ -110,9 +114,12 @@ def decode_access_token(token: str, *, secret_key: str) -> TokenClaims:
     subject, jti = claims["sub"], claims["jti"]
     if not isinstance(subject, str) or not isinstance(jti, str):
         raise InvalidTokenError("sub and jti must be strings")
+    try:
+        issued_at = datetime.fromtimestamp(claims["iat"], UTC)
+        expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        # A signed token can still carry a timestamp past year 9999.
+        raise InvalidTokenError("iat or exp is out of range") from exc
     return TokenClaims(
-        subject=subject,
-        jti=jti,
-        issued_at=datetime.fromtimestamp(claims["iat"], UTC),
-        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        subject=subject, jti=jti, issued_at=issued_at, expires_at=expires_at
     )

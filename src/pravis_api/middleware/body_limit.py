@@ -32,7 +32,7 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
 
-        limit = self.limits_by_path.get(scope["path"], self.default_limit)
+        limit = self.limits_by_path.get(_route_path(scope), self.default_limit)
         scope[BODY_LIMIT_SCOPE_KEY] = limit
         declared = _content_length(scope)
         if declared is not None and declared > limit:
@@ -59,6 +59,15 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, receive_with_limit, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """Return the path as routes see it: without root_path or a trailing slash."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    return path.rstrip("/") or "/"
 
 
 def _content_length(scope: Scope) -> int | None:

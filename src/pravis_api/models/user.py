@@ -6,6 +6,7 @@ from datetime import datetime
 from pydantic import ConfigDict, EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
+from pravis_api.core.text import has_control_characters, normalise_email
 from pravis_api.models.base import timestamp_field
 
 PASSWORD_MIN_LENGTH = 8
@@ -43,14 +44,14 @@ class UserCreate(UserBase):
     @field_validator("email")
     @classmethod
     def _normalise_email(cls, value: str) -> str:
-        return value.strip().lower()
+        return normalise_email(value)
 
     @field_validator("full_name")
     @classmethod
     def _strip_full_name(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if any(ord(char) < 32 for char in value):
+        if has_control_characters(value):
             raise ValueError("must not contain control characters")
         return value.strip() or None
 

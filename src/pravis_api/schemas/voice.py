@@ -5,7 +5,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+from pravis_api.core.text import has_control_characters, has_words
+
+# Issued ids are 22 characters; a client-chosen id must be as hard to guess.
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 
 Intent = Literal[
     "greeting",
@@ -109,8 +112,8 @@ class TextCommand(BaseModel):
     @field_validator("text")
     @classmethod
     def _check_text(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must contain words, not only spaces")
-        if any(ord(char) < 32 and char not in "\t\n\r" for char in value):
+        if not has_words(value):
+            raise ValueError("must contain words, not only spaces or symbols")
+        if has_control_characters(value, allowed="\t\n\r"):
             raise ValueError("must not contain control characters")
         return value

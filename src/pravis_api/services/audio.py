@@ -22,6 +22,9 @@ CONTAINER_FORMATS = {
     "mov,mp4,m4a,3gp,3g2,mj2": "m4a",
 }
 ACCEPTED_FORMATS_TEXT = "WAV, WebM/Opus, Ogg/Opus, MP3 or M4A"
+# Slack over the duration limit for encoder padding: MP3 and AAC encoders
+# add tens of milliseconds of priming samples to a recording.
+DURATION_TOLERANCE_S = 0.1
 
 # Declared content types of an upload that may hold an accepted format.
 # Browsers and curl often send application/octet-stream or nothing, so the
@@ -71,41 +74,61 @@ def is_accepted_content_type(content_type: str | None) -> bool:
     return media_type in ACCEPTED_CONTENT_TYPES
 
 
+def sniff_container(data: bytes) -> str | None:
+    """Return the short name of an accepted container from the magic bytes."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav"
+    if data[:4] == b"\x1a\x45\xdf\xa3":  # EBML, the header of WebM and Matroska
+        return "webm"
+    if data[:4] == b"OggS":
+        return "ogg"
+    if data[4:8] == b"ftyp":
+        return "m4a"
+    if data[:3] == b"ID3" or (
+        len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0
+    ):
+        return "mp3"
+    return None
+
+
 def decode_to_pcm(data: bytes, *, max_seconds: float) -> DecodedAudio:
     """Decode a recording and resample it to 16 kHz mono s16.
 
-    Decoding stops as soon as the audio passes `max_seconds`, so a small
-    file that expands to hours of samples costs no more than the limit.
-    Raises AudioError with code `undecodable`, `unsupported-format`,
-    `too-long` or `no-audio`.
+    Only the accepted containers are ever opened: FFmpeg would otherwise
+    also open playlists and session descriptions that read local files or
+    listen on sockets. Decoding stops as soon as the audio passes
+    `max_seconds`, so a small file that expands to hours of samples costs
+    no more than the limit. Raises AudioError with code
+    `unsupported-format`, `undecodable`, `too-long` or `no-audio`.
     """
-    try:
-        container = av.open(io.BytesIO(data), mode="r")
-    except (av.FFmpegError, ValueError, OSError) as exc:
+    audio_format = sniff_container(data)
+    if audio_format is None:
         raise AudioError(
-            "undecodable",
-            f"The file could not be read as audio ({exc.__class__.__name__}). "
+            "unsupported-format",
+            "The file is not in a supported audio format. "
             f"Send {ACCEPTED_FORMATS_TEXT}.",
-        ) from exc
+        )
+    try:
+        container = av.open(io.BytesIO(data), mode="r", options=_DEMUXER_OPTIONS)
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        raise _undecodable() from exc
 
     with container:
-        audio_format = CONTAINER_FORMATS.get(container.format.name)
-        if audio_format is None or not container.streams.audio:
+        if not container.streams.audio:
             raise AudioError(
-                "unsupported-format",
-                f"The file is {container.format.long_name or container.format.name}"
-                f", which is not a supported audio format. Send "
-                f"{ACCEPTED_FORMATS_TEXT}.",
+                "no-audio",
+                "The file has no audio track. Send a recording with sound.",
             )
-
         # The header's duration, when present, rejects long files before any
         # decoding. WebM from MediaRecorder usually has none.
         if container.duration is not None:
             declared_s = container.duration / av.time_base
-            if declared_s > max_seconds + 0.5:
-                raise _too_long(declared_s, max_seconds)
-
-        pcm = _decode_stream(container, max_seconds=max_seconds)
+            if declared_s > max_seconds + DURATION_TOLERANCE_S:
+                raise _too_long(max_seconds, declared_s)
+        try:
+            pcm = _decode_stream(container, max_seconds=max_seconds)
+        except (av.FFmpegError, ValueError, ZeroDivisionError) as exc:
+            raise _undecodable() from exc
 
     if not pcm:
         raise AudioError(
@@ -117,39 +140,67 @@ def decode_to_pcm(data: bytes, *, max_seconds: float) -> DecodedAudio:
     return DecodedAudio(pcm=pcm, audio_format=audio_format, duration_s=duration_s)
 
 
+# FFmpeg demuxers allowed to open an upload, and no protocols: no demuxer may
+# open another file or a network address named inside the upload.
+_DEMUXER_OPTIONS = {
+    "format_whitelist": "wav,matroska,webm,ogg,mp3,mov,mp4,m4a",
+    "protocol_whitelist": "none",
+}
+
+
 def _decode_stream(
     container: av.container.InputContainer, *, max_seconds: float
 ) -> bytes:
-    max_bytes = int(max_seconds * SAMPLE_RATE) * BYTES_PER_SAMPLE
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     pcm = bytearray()
+    decoded_s = 0.0
+    resampler: av.AudioResampler | None = None
+    source_format: tuple[str, str, int] | None = None
 
     def append(frames: list[av.AudioFrame]) -> None:
         for frame in frames:
             # Planes can be padded past the last sample.
             pcm.extend(bytes(frame.planes[0])[: frame.samples * BYTES_PER_SAMPLE])
-        if len(pcm) > max_bytes:
-            raise _too_long(len(pcm) / (SAMPLE_RATE * BYTES_PER_SAMPLE), max_seconds)
 
     try:
         for frame in container.decode(audio=0):
+            # Count before resampling: one frame at a very low rate can
+            # expand to far more samples at 16 kHz than it holds.
+            decoded_s += frame.samples / frame.sample_rate
+            if decoded_s > max_seconds + DURATION_TOLERANCE_S:
+                raise _too_long(max_seconds)
+            # A stream may change rate or channels midway (joined MP3s), and
+            # a resampler accepts only the format it was made for.
+            frame_format = (frame.format.name, frame.layout.name, frame.sample_rate)
+            if resampler is None or frame_format != source_format:
+                if resampler is not None:
+                    append(resampler.resample(None))
+                resampler = av.AudioResampler(
+                    format="s16", layout="mono", rate=SAMPLE_RATE
+                )
+                source_format = frame_format
             append(resampler.resample(frame))
-        append(resampler.resample(None))
-    except av.FFmpegError as exc:
+        if resampler is not None:
+            append(resampler.resample(None))
+    except av.FFmpegError:
         if not pcm:
-            raise AudioError(
-                "undecodable",
-                f"The audio stream could not be decoded ({exc.__class__.__name__}). "
-                f"Send {ACCEPTED_FORMATS_TEXT}.",
-            ) from exc
+            raise
         # A recording cut short at the end still has usable audio before the
         # damage, as with a browser upload interrupted mid-chunk.
     return bytes(pcm)
 
 
-def _too_long(seconds: float, max_seconds: float) -> AudioError:
+def _undecodable() -> AudioError:
+    return AudioError(
+        "undecodable",
+        f"The file could not be decoded as audio; it may be damaged or "
+        f"incomplete. Send {ACCEPTED_FORMATS_TEXT}.",
+    )
+
+
+def _too_long(max_seconds: float, declared_s: float | None = None) -> AudioError:
+    length = f" (its header says {declared_s:.1f} s)" if declared_s is not None else ""
     return AudioError(
         "too-long",
-        f"The recording is longer than the limit of {max_seconds:g} s "
-        f"(at least {seconds:.1f} s). Send a shorter recording.",
+        f"The recording is longer than the limit of {max_seconds:g} s{length}. "
+        "Send a shorter recording.",
     )

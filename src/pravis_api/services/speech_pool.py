@@ -4,7 +4,7 @@ The pool accepts at most `workers + queue_limit` jobs at once. Past that it
 raises ServiceUnavailableError at once (503 with Retry-After), so a burst
 of uploads sheds load instead of queueing without bound. A worker that
 dies breaks a ProcessPoolExecutor for good, so the pool replaces the
-executor when that happens.
+executor when that happens, backing off while replacements keep failing.
 """
 
 import asyncio
@@ -26,9 +26,11 @@ T = TypeVar("T")
 
 WorkerState = Literal["up", "down"]
 
+MAX_RESTART_DELAY_SECONDS = 30.0
 
-class SpeechTimeoutError(Exception):
-    pass
+
+class SpeechJobTimeoutError(Exception):
+    """A job did not finish within the pool's timeout, queue wait included."""
 
 
 class SpeechWorkerPool:
@@ -40,9 +42,11 @@ class SpeechWorkerPool:
         self.timeout_seconds = timeout_seconds
         self.in_flight = 0
         self._executor: ProcessPoolExecutor | None = None
-        self._restarting: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = False
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._restarting: asyncio.Task[None] | None = None
+        self._failed_restarts = 0
 
     async def start(self) -> None:
         """Start every worker and wait until each has loaded its decoder."""
@@ -51,21 +55,29 @@ class SpeechWorkerPool:
         # spawn, not fork: forking a process that runs an event loop and
         # client threads can copy held locks into the child.
         context = multiprocessing.get_context("spawn")
-        self._executor = ProcessPoolExecutor(
+        executor = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
             initializer=speech_worker.initialize,
             initargs=(context.Barrier(self.workers),),
         )
+        self._executor = executor
+        self._ready = False
         # Python starts workers on demand, one per job that finds none idle,
         # so one ping per worker submitted together starts all of them. The
         # barrier blocks every job until all workers have loaded.
-        pids = await asyncio.gather(
-            *(
-                self._loop.run_in_executor(self._executor, speech_worker.ping)
-                for _ in range(self.workers)
+        try:
+            pids = await asyncio.gather(
+                *(
+                    self._loop.run_in_executor(executor, speech_worker.ping)
+                    for _ in range(self.workers)
+                )
             )
-        )
+        except BaseException:
+            self._executor = None
+            await asyncio.to_thread(executor.shutdown, wait=False, cancel_futures=True)
+            raise
+        self._ready = True
         logger.info(
             "speech_pool.started",
             extra={
@@ -76,12 +88,17 @@ class SpeechWorkerPool:
         )
 
     async def close(self) -> None:
+        """Stop the workers after the jobs already running have finished.
+
+        Jobs still waiting in the queue are cancelled, and their callers
+        get ServiceUnavailableError.
+        """
         self._closed = True
         if self._restarting is not None:
-            await self._restarting
+            self._restarting.cancel()
+            await asyncio.gather(self._restarting, return_exceptions=True)
         if self._executor is not None:
             executor, self._executor = self._executor, None
-            # Waits for running jobs, so requests in flight still get their reply.
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
             logger.info("speech_pool.stopped")
 
@@ -92,13 +109,16 @@ class SpeechWorkerPool:
         return [pid for pid, process in processes.items() if process.is_alive()]
 
     def state(self) -> WorkerState:
-        """Report whether workers are alive; start a restart if the pool broke."""
+        """Report whether warm workers are alive; start a restart if the pool broke."""
         executor = self._executor
-        broken = executor is not None and bool(getattr(executor, "_broken", False))
-        if broken or (executor is None and not self._closed):
-            self._schedule_restart()
+        if executor is not None and getattr(executor, "_broken", False):
+            self._on_broken(executor, "worker process died")
             return "down"
-        return "up" if executor is not None and self.worker_pids() else "down"
+        if executor is None:
+            if not self._closed:
+                self._schedule_restart()
+            return "down"
+        return "up" if self._ready and self.worker_pids() else "down"
 
     async def transcribe(self, data: bytes, *, max_seconds: float) -> Transcription:
         return await self._run(speech_worker.transcribe_recording, data, max_seconds)
@@ -111,13 +131,15 @@ class SpeechWorkerPool:
                 retry_after_seconds=2,
             )
         executor = self._executor
-        if executor is None:
+        if executor is None or self._closed:
             raise _workers_unavailable()
 
         try:
             future: Future[T] = executor.submit(function, *args)
-        except (BrokenProcessPool, RuntimeError) as exc:
-            self._on_broken(exc)
+        except BrokenProcessPool as exc:
+            self._on_broken(executor, repr(exc))
+            raise _workers_unavailable() from exc
+        except RuntimeError as exc:  # the executor is shutting down
             raise _workers_unavailable() from exc
 
         # The slot is released when the job really ends, not when the caller
@@ -129,13 +151,20 @@ class SpeechWorkerPool:
                 asyncio.wrap_future(future), timeout=self.timeout_seconds
             )
         except TimeoutError as exc:
-            raise SpeechTimeoutError from exc
+            raise SpeechJobTimeoutError from exc
         except BrokenProcessPool as exc:
-            self._on_broken(exc)
+            self._on_broken(executor, repr(exc))
             raise _workers_unavailable() from exc
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if future.cancelled() and task is not None and not task.cancelling():
+                # close() cancelled the queued job, not our caller.
+                raise _workers_unavailable() from None
+            raise
 
     def _release_slot(self, _future: Future[Any]) -> None:
-        # Done callbacks run in the executor's management thread.
+        # Runs in the executor's management thread, or on the loop when the
+        # job is cancelled, so the counter is changed on the loop either way.
         if self._loop is None:
             return
         try:
@@ -146,28 +175,44 @@ class SpeechWorkerPool:
     def _decrement(self) -> None:
         self.in_flight -= 1
 
-    def _on_broken(self, exc: BaseException) -> None:
-        logger.error("speech_pool.broken", extra={"error": repr(exc)})
+    def _on_broken(self, executor: ProcessPoolExecutor, reason: str) -> None:
+        # Every caller of a broken executor reports it; only the first report
+        # for the current executor restarts the pool.
+        if executor is not self._executor or self._closed:
+            return
+        self._executor = None
+        self._ready = False
+        logger.error("speech_pool.broken", extra={"reason": reason})
+        executor.shutdown(wait=False, cancel_futures=True)
         self._schedule_restart()
 
     def _schedule_restart(self) -> None:
-        if self._closed:
+        if self._closed or (
+            self._restarting is not None and not self._restarting.done()
+        ):
             return
-        if self._restarting is None or self._restarting.done():
-            self._restarting = asyncio.get_running_loop().create_task(self._restart())
+        self._restarting = asyncio.get_running_loop().create_task(self._restart())
 
     async def _restart(self) -> None:
-        broken = self._executor
-        self._executor = None
-        if broken is not None:
-            await asyncio.to_thread(broken.shutdown, wait=False, cancel_futures=True)
-        logger.warning("speech_pool.restarting", extra={"workers": self.workers})
+        if self._failed_restarts:
+            delay = min(MAX_RESTART_DELAY_SECONDS, 2.0**self._failed_restarts)
+            await asyncio.sleep(delay)
+        if self._closed:
+            return
+        logger.warning(
+            "speech_pool.restarting",
+            extra={"workers": self.workers, "failed_restarts": self._failed_restarts},
+        )
         try:
             await self.start()
         except Exception:
-            # The next health check or request schedules another attempt.
-            self._executor = None
-            logger.exception("speech_pool.restart_failed")
+            self._failed_restarts += 1
+            logger.exception(
+                "speech_pool.restart_failed",
+                extra={"failed_restarts": self._failed_restarts},
+            )
+        else:
+            self._failed_restarts = 0
 
 
 def _workers_unavailable() -> ServiceUnavailableError:

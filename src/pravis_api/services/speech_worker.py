@@ -30,10 +30,16 @@ def initialize(ready: Barrier | None = None, ready_timeout: float = 120.0) -> No
     With a barrier, wait until every worker of the pool has loaded its own,
     so the pool is fully warm once its first job completes.
     """
-    global _decoder
-    _decoder = Decoder(loglevel="FATAL")
+    _load_decoder()
     if ready is not None:
         ready.wait(ready_timeout)
+
+
+def _load_decoder() -> Decoder:
+    global _decoder
+    if _decoder is None:
+        _decoder = Decoder(loglevel="FATAL")
+    return _decoder
 
 
 def ping() -> int:
@@ -73,10 +79,7 @@ def transcribe_recording(data: bytes, max_seconds: float) -> Transcription:
 
 
 def transcribe_pcm(pcm: bytes) -> str:
-    global _decoder
-    if _decoder is None:
-        _decoder = Decoder(loglevel="FATAL")
-    decoder = _decoder
+    decoder = _load_decoder()
     if not pcm:
         return ""  # the decoder raises IndexError on an empty buffer
 

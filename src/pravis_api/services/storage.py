@@ -47,13 +47,19 @@ class BlobStore:
     ) -> None:
         self.service = service
         self.container_name = container_name
+        # `timeout` bounds each HTTP call. An operation may take two calls and
+        # the retry's half-second wait, so operations get twice that and one
+        # second more.
         self.timeout = timeout
+        self.operation_timeout = 2 * timeout + 1
         self.container: ContainerClient = service.get_container_client(container_name)
 
     async def ensure_container(self) -> bool:
         """Create the container if missing; return False when storage is unreachable."""
         try:
-            await asyncio.wait_for(self.container.create_container(), self.timeout)
+            await asyncio.wait_for(
+                self.container.create_container(), self.operation_timeout
+            )
             logger.info(
                 "blob.container_created", extra={"container": self.container_name}
             )
@@ -77,7 +83,7 @@ class BlobStore:
         try:
             await asyncio.wait_for(
                 self.container.upload_blob(name, data, content_settings=settings),
-                self.timeout,
+                self.operation_timeout,
             )
         except ResourceNotFoundError:
             # The container was deleted, or storage was down at start-up.
@@ -85,12 +91,14 @@ class BlobStore:
                 raise
             await asyncio.wait_for(
                 self.container.upload_blob(name, data, content_settings=settings),
-                self.timeout,
+                self.operation_timeout,
             )
 
     async def delete(self, name: str) -> None:
         try:
-            await asyncio.wait_for(self.container.delete_blob(name), self.timeout)
+            await asyncio.wait_for(
+                self.container.delete_blob(name), self.operation_timeout
+            )
         except ResourceNotFoundError:
             pass
 

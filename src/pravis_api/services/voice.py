@@ -7,21 +7,24 @@ import uuid
 from dataclasses import dataclass
 
 from azure.core.exceptions import AzureError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.errors import (
     AppError,
+    AuthenticationError,
     FieldError,
     InvalidInputError,
     ServiceUnavailableError,
     UnsupportedMediaTypeError,
 )
+from pravis_api.core.timing import elapsed_ms
 from pravis_api.models.base import utc_now
 from pravis_api.models.voice_interaction import VoiceInteraction
 from pravis_api.repositories.interactions import add_interaction
 from pravis_api.schemas.voice import VoiceReply
 from pravis_api.services.assistant import Understanding, understand
-from pravis_api.services.speech_pool import SpeechTimeoutError, SpeechWorkerPool
+from pravis_api.services.speech_pool import SpeechJobTimeoutError, SpeechWorkerPool
 from pravis_api.services.speech_worker import ENGINE_NAME, Transcription
 from pravis_api.services.storage import RECORDING_CONTENT_TYPES, BlobStore
 
@@ -52,10 +55,6 @@ class Shopper:
 
     user_id: uuid.UUID | None
     session_id: str
-
-
-def _elapsed_ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 1)
 
 
 def _new_interaction(
@@ -114,22 +113,23 @@ class VoiceService:
             result = await self.speech_pool.transcribe(
                 data, max_seconds=self.max_audio_seconds
             )
-        except SpeechTimeoutError as exc:
+        except SpeechJobTimeoutError as exc:
             raise SpeechTimedOutError(
-                "Transcription took longer than the time limit. Retry with a "
-                "shorter recording.",
-                retry_after_seconds=2,
+                f"The speech workers did not finish this recording within "
+                f"{self.speech_pool.timeout_seconds:g} s, because they are busy. "
+                "Retry shortly.",
+                retry_after_seconds=5,
             ) from exc
         _raise_for_audio_error(result)
         timings = {
             "decode": round(result.decode_ms, 1),
             "transcribe": round(result.transcribe_ms, 1),
-            "speech_worker": _elapsed_ms(started),
+            "speech_worker": elapsed_ms(started),
         }
 
         step = time.perf_counter()
         understanding = understand(result.transcript)
-        timings["understand"] = _elapsed_ms(step)
+        timings["understand"] = elapsed_ms(step)
 
         interaction = _new_interaction(
             shopper, "audio", result.transcript, understanding
@@ -140,42 +140,32 @@ class VoiceService:
 
         step = time.perf_counter()
         interaction.recording_blob = await self._store_recording(interaction, data)
-        timings["store_recording"] = _elapsed_ms(step)
+        timings["store_recording"] = elapsed_ms(step)
 
         # The total covers everything up to the reply. It cannot include the
         # time to save the row that stores it.
-        timings["total"] = _elapsed_ms(started)
-        try:
-            return await self._save(interaction, timings)
-        except BaseException:
-            await self._discard_recording(interaction.recording_blob)
-            raise
+        timings["total"] = elapsed_ms(started)
+        return await self._save(interaction, timings)
 
     async def answer_text(self, text: str, shopper: Shopper) -> VoiceReply:
         """Understand a typed request and store the interaction."""
         started = time.perf_counter()
         understanding = understand(text)
-        timings = {"understand": _elapsed_ms(started)}
+        timings = {"understand": elapsed_ms(started)}
         interaction = _new_interaction(shopper, "text", text, understanding)
-        timings["total"] = _elapsed_ms(started)
+        timings["total"] = elapsed_ms(started)
         return await self._save(interaction, timings)
 
     async def _save(
         self, interaction: VoiceInteraction, timings: dict[str, float]
     ) -> VoiceReply:
+        """Commit the interaction and return its reply.
+
+        The reply is built first, so nothing can fail after the commit. If
+        the commit fails, the recording uploaded for the row is deleted.
+        """
         interaction.timings_ms = timings
-        await add_interaction(self.session, interaction)
-        logger.info(
-            "voice.interaction.saved",
-            extra={
-                "interaction_id": str(interaction.id),
-                "source": interaction.source,
-                "intent": interaction.intent,
-                "audio_s": interaction.audio_duration_s,
-                "timings_ms": timings,
-            },
-        )
-        return VoiceReply.model_validate(
+        reply = VoiceReply.model_validate(
             {
                 "interaction_id": interaction.id,
                 "session_id": interaction.session_id,
@@ -187,6 +177,30 @@ class VoiceService:
                 "timings_ms": timings,
             }
         )
+        try:
+            await add_interaction(self.session, interaction)
+        except IntegrityError as exc:
+            await self.session.rollback()
+            await self._discard_recording(interaction.recording_blob)
+            if interaction.user_id is None:
+                raise
+            # The only foreign key: the account was deleted mid-request.
+            raise AuthenticationError("This account no longer exists.") from exc
+        except BaseException:
+            await self._discard_recording(interaction.recording_blob)
+            raise
+
+        logger.info(
+            "voice.interaction.saved",
+            extra={
+                "interaction_id": str(interaction.id),
+                "source": interaction.source,
+                "intent": interaction.intent,
+                "audio_s": interaction.audio_duration_s,
+                "timings_ms": timings,
+            },
+        )
+        return reply
 
     async def _store_recording(
         self, interaction: VoiceInteraction, data: bytes
@@ -205,6 +219,9 @@ class VoiceService:
                 "voice.recording_not_stored",
                 extra={"interaction_id": str(interaction.id), "error": repr(exc)},
             )
+            # A timed-out upload may still have been written; no row will
+            # name it, so remove it.
+            await self._discard_recording(name)
             return None
         return name
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from pravis_api import __version__
 from pravis_api.api.deps import ResourcesDep, SettingsDep
+from pravis_api.core.timing import elapsed_ms
 from pravis_api.schemas.health import DependencyCheck, Liveness, Readiness
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -22,14 +23,12 @@ class DependencyDownError(Exception):
     """A check that found its dependency down without an exception of its own."""
 
 
+# Load balancers often probe with HEAD.
+@router.head("", include_in_schema=False)
 @router.get("", response_model=Liveness)
 async def liveness(settings: SettingsDep) -> Liveness:
     """Report that the process is serving, without checking any dependency."""
     return Liveness(version=__version__, environment=settings.environment)
-
-
-def _elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)
 
 
 async def _timed(check: Callable[[], Awaitable[object]]) -> DependencyCheck:
@@ -42,10 +41,11 @@ async def _timed(check: Callable[[], Awaitable[object]]) -> DependencyCheck:
         # Only the class name: messages can carry host names and addresses.
         error = exc.__class__.__name__
     else:
-        return DependencyCheck(status="up", latency_ms=_elapsed_ms(started))
-    return DependencyCheck(status="down", latency_ms=_elapsed_ms(started), error=error)
+        return DependencyCheck(status="up", latency_ms=elapsed_ms(started))
+    return DependencyCheck(status="down", latency_ms=elapsed_ms(started), error=error)
 
 
+@router.head("/ready", include_in_schema=False)
 @router.get(
     "/ready",
     response_model=Readiness,

@@ -78,6 +78,8 @@ async def voice_query(
     ] = None,
 ) -> VoiceReply:
     """Transcribe a spoken request, reply to it and store the interaction."""
+    # NOTE: the whole upload is received and parsed before a full speech
+    # pool turns the request away with 503.
     upload = _require_audio(audio)
     data = await _read_audio(upload, settings.voice_max_upload_bytes)
 
