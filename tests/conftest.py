@@ -19,11 +19,14 @@ from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.api.deps import get_session
 from pravis_api.core.config import Settings
 from pravis_api.main import create_app
+from pravis_api.models.user import User
+from pravis_api.services.catalogue import seed_demo_catalogue
 from tests.servers import LocalServer, azurite_connection_string, azurite_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,6 +116,13 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield app
 
 
+@pytest.fixture(scope="session")
+async def catalogue(app: FastAPI) -> None:
+    """The demo catalogue and store policies, committed once for the whole run."""
+    async with app.state.resources.session_factory() as session:
+        await seed_demo_catalogue(session, currency="USD")
+
+
 @pytest.fixture
 async def db_session(app: FastAPI) -> AsyncIterator[AsyncSession]:
     """A session inside a transaction that is rolled back after the test.
@@ -180,3 +190,15 @@ async def register_and_login(
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def admin_headers(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> dict[str, str]:
+    """Create an account, make it an admin, and return its Authorization header."""
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+    headers = await register_and_login(client, email)
+    user = (await session.exec(select(User).where(User.email == email))).one()
+    user.is_admin = True
+    await session.commit()
+    return headers

@@ -161,6 +161,27 @@ def create_superuser(args: argparse.Namespace) -> None:
     print(message)
 
 
+async def _seed_demo(settings: Settings) -> tuple[int, int]:
+    from pravis_api.db.engine import create_engine, create_session_factory
+    from pravis_api.services.catalogue import seed_demo_catalogue
+
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            return await seed_demo_catalogue(session, currency=settings.store_currency)
+    finally:
+        await engine.dispose()
+
+
+def seed_demo(args: argparse.Namespace) -> None:
+    settings = _load_settings()
+    created, updated = asyncio.run(_seed_demo(settings))
+    print(
+        f"Demo catalogue: {created} products created, {updated} updated, "
+        f"prices in {settings.store_currency}; store policies written."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pravis-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
     superuser_parser.add_argument("--email", required=True, help="the admin's e-mail")
     superuser_parser.add_argument("--full-name", default=None, help="the admin's name")
     superuser_parser.set_defaults(handler=create_superuser)
+
+    seed_parser = commands.add_parser(
+        "seed-demo",
+        help="load the demo catalogue and store policies",
+        description="Insert the demo products, or refresh them by slug when they "
+        "exist, and write the store policies. Products added by the shop are kept.",
+    )
+    seed_parser.set_defaults(handler=seed_demo)
     return parser
 
 

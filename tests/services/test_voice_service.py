@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from pravis_api.core.config import Settings
 from pravis_api.core.errors import AuthenticationError
 from pravis_api.resources import Resources
+from pravis_api.services.assistant import Assistant
 from pravis_api.services.storage import BlobStore
 from pravis_api.services.voice import Shopper, VoiceService
 from tests.conftest import DATA, create_database, drop_database, migrate
@@ -31,6 +32,15 @@ class RecordingBlobStore(BlobStore):
         self.uploaded.append(name)
 
 
+def voice_service(
+    session: AsyncSession, resources: Resources, blobs: BlobStore
+) -> VoiceService:
+    assistant = Assistant(session, currency="USD", max_products=5)
+    return VoiceService(
+        session, resources.speech_pool, blobs, assistant, max_audio_seconds=30
+    )
+
+
 @pytest.fixture
 async def database_without_interactions() -> AsyncIterator[str]:
     """A database migrated only up to `users`: inserting an interaction fails."""
@@ -49,9 +59,7 @@ async def test_failed_save_deletes_recording(
     engine = create_async_engine(database_without_interactions)
     try:
         async with AsyncSession(engine, expire_on_commit=False) as session:
-            service = VoiceService(
-                session, resources.speech_pool, blobs, max_audio_seconds=30
-            )
+            service = voice_service(session, resources, blobs)
             with pytest.raises(ProgrammingError):
                 await service.answer_recording(
                     RECORDING, Shopper(user_id=None, session_id="orphan-check-0001")
@@ -69,9 +77,7 @@ async def test_deleted_account_is_401_without_orphan(
     """The account vanished while its recording was transcribed."""
     resources: Resources = app.state.resources  # type: ignore[attr-defined]
     blobs = RecordingBlobStore(resources.blobs)
-    service = VoiceService(
-        db_session, resources.speech_pool, blobs, max_audio_seconds=30
-    )
+    service = voice_service(db_session, resources, blobs)
 
     with pytest.raises(AuthenticationError):
         await service.answer_recording(

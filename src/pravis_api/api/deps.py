@@ -11,11 +11,12 @@ from redis.asyncio import Redis
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
-from pravis_api.core.errors import AuthenticationError
+from pravis_api.core.errors import AuthenticationError, PermissionDeniedError
 from pravis_api.core.security import InvalidTokenError, decode_access_token
 from pravis_api.models.user import User
 from pravis_api.repositories.users import get_user
 from pravis_api.resources import Resources
+from pravis_api.services.assistant import Assistant
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore
 from pravis_api.services.voice import VoiceService
@@ -69,10 +70,16 @@ SpeechPoolDep = Annotated[SpeechWorkerPool, Depends(get_speech_pool)]
 def get_voice_service(
     session: SessionDep, resources: ResourcesDep, settings: SettingsDep
 ) -> VoiceService:
+    assistant = Assistant(
+        session,
+        currency=settings.store_currency,
+        max_products=settings.assistant_max_products,
+    )
     return VoiceService(
         session,
         resources.speech_pool,
         resources.blobs,
+        assistant,
         max_audio_seconds=settings.voice_max_audio_seconds,
     )
 
@@ -131,3 +138,12 @@ async def get_optional_user(
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise PermissionDeniedError("This action needs an admin account.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     azure_log_analytics_workspace_id: str | None = None
     azure_log_analytics_shared_key: SecretStr | None = None
 
+    # ISO 4217 code of the prices in the catalogue.
+    store_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    # Products listed with a spoken reply, and so spoken of by position.
+    assistant_max_products: int = Field(default=5, ge=1, le=20)
+
     voice_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     voice_max_audio_seconds: float = Field(default=30.0, gt=0)
     voice_max_text_chars: int = Field(default=500, ge=1)

@@ -4,8 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Column, Index, Uuid, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from pravis_api.models.base import timestamp_field
@@ -37,6 +37,12 @@ class VoiceInteraction(SQLModel, table=True):
     entities: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
     reply: str
     action: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    # Products shown with the reply, in order; the next turn's "the second
+    # one" refers to this list.
+    product_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Uuid), nullable=False, server_default=text("'{}'")),
+    )
     # False when the assistant fell back to asking the shopper to rephrase.
     success: bool
 

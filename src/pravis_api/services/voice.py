@@ -20,10 +20,11 @@ from pravis_api.core.errors import (
 )
 from pravis_api.core.timing import elapsed_ms
 from pravis_api.models.base import utc_now
+from pravis_api.models.product import Product
 from pravis_api.models.voice_interaction import VoiceInteraction
 from pravis_api.repositories.interactions import add_interaction
-from pravis_api.schemas.voice import VoiceReply
-from pravis_api.services.assistant import Understanding, understand
+from pravis_api.schemas.voice import ProductSummary, VoiceReply
+from pravis_api.services.assistant import Assistant, AssistantReply
 from pravis_api.services.speech_pool import SpeechJobTimeoutError, SpeechWorkerPool
 from pravis_api.services.speech_worker import ENGINE_NAME, Transcription
 from pravis_api.services.storage import RECORDING_CONTENT_TYPES, BlobStore
@@ -58,7 +59,7 @@ class Shopper:
 
 
 def _new_interaction(
-    shopper: Shopper, source: str, transcript: str, understanding: Understanding
+    shopper: Shopper, source: str, transcript: str, answer: AssistantReply
 ) -> VoiceInteraction:
     return VoiceInteraction(
         id=uuid.uuid4(),
@@ -67,11 +68,25 @@ def _new_interaction(
         session_id=shopper.session_id,
         source=source,
         transcript=transcript,
-        intent=understanding.intent,
-        entities=understanding.entities,
-        reply=understanding.reply,
-        action=understanding.action,
-        success=understanding.understood,
+        intent=answer.intent,
+        entities=answer.entities,
+        reply=answer.reply,
+        action=answer.action,
+        product_ids=[product.id for product in answer.products],
+        success=answer.understood,
+    )
+
+
+def _summary(product: Product) -> ProductSummary:
+    return ProductSummary(
+        id=product.id,
+        slug=product.slug,
+        name=product.name,
+        category=product.category,
+        colors=product.colors,
+        price_minor=product.price_minor,
+        currency=product.currency,
+        image_url=product.image_urls[0] if product.image_urls else None,
     )
 
 
@@ -94,12 +109,14 @@ class VoiceService:
         session: AsyncSession,
         speech_pool: SpeechWorkerPool,
         blobs: BlobStore,
+        assistant: Assistant,
         *,
         max_audio_seconds: float,
     ) -> None:
         self.session = session
         self.speech_pool = speech_pool
         self.blobs = blobs
+        self.assistant = assistant
         self.max_audio_seconds = max_audio_seconds
 
     async def answer_recording(self, data: bytes, shopper: Shopper) -> VoiceReply:
@@ -128,12 +145,10 @@ class VoiceService:
         }
 
         step = time.perf_counter()
-        understanding = understand(result.transcript)
+        answer = await self.assistant.respond(result.transcript, shopper.session_id)
         timings["understand"] = elapsed_ms(step)
 
-        interaction = _new_interaction(
-            shopper, "audio", result.transcript, understanding
-        )
+        interaction = _new_interaction(shopper, "audio", result.transcript, answer)
         interaction.audio_format = result.audio_format
         interaction.audio_duration_s = round(result.duration_s, 3)
         interaction.stt_engine = ENGINE_NAME
@@ -145,19 +160,22 @@ class VoiceService:
         # The total covers everything up to the reply. It cannot include the
         # time to save the row that stores it.
         timings["total"] = elapsed_ms(started)
-        return await self._save(interaction, timings)
+        return await self._save(interaction, timings, answer.products)
 
     async def answer_text(self, text: str, shopper: Shopper) -> VoiceReply:
         """Understand a typed request and store the interaction."""
         started = time.perf_counter()
-        understanding = understand(text)
+        answer = await self.assistant.respond(text, shopper.session_id)
         timings = {"understand": elapsed_ms(started)}
-        interaction = _new_interaction(shopper, "text", text, understanding)
+        interaction = _new_interaction(shopper, "text", text, answer)
         timings["total"] = elapsed_ms(started)
-        return await self._save(interaction, timings)
+        return await self._save(interaction, timings, answer.products)
 
     async def _save(
-        self, interaction: VoiceInteraction, timings: dict[str, float]
+        self,
+        interaction: VoiceInteraction,
+        timings: dict[str, float],
+        products: list[Product],
     ) -> VoiceReply:
         """Commit the interaction and return its reply.
 
@@ -174,6 +192,7 @@ class VoiceService:
                 "entities": interaction.entities,
                 "reply": interaction.reply,
                 "action": interaction.action,
+                "products": [_summary(product) for product in products],
                 "timings_ms": timings,
             }
         )

@@ -1,0 +1,181 @@
+"""The catalogue: search and read for everyone; create, update, delete for admins."""
+
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pravis_api.api.deps import AdminUser, SessionDep, SettingsDep
+from pravis_api.core.errors import FieldError, InvalidInputError, NotFoundError
+from pravis_api.core.money import to_minor
+from pravis_api.models.product import (
+    CATEGORIES,
+    ProductCreate,
+    ProductPublic,
+    ProductsPublic,
+    ProductUpdate,
+)
+from pravis_api.repositories.products import (
+    ProductFilters,
+    ProductSort,
+    get_product,
+    search_products,
+)
+from pravis_api.schemas.problem import problem_responses
+from pravis_api.services import catalogue
+
+router = APIRouter(prefix="/products", tags=["products"])
+
+MAX_PAGE_SIZE = 100
+MAX_PRICE = Decimal(1_000_000)
+
+
+class ProductQuery(BaseModel):
+    """Query parameters of the catalogue search. Unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    q: str | None = Field(default=None, max_length=200, description="Full-text search.")
+    category: str | None = Field(
+        default=None, description=f"One of: {', '.join(CATEGORIES)}."
+    )
+    color: str | None = Field(default=None, max_length=32)
+    size: str | None = Field(
+        default=None, max_length=16, description="In stock in this size."
+    )
+    fabric: str | None = Field(default=None, max_length=64)
+    min_price: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_PRICE,
+        description="Major units of the store currency.",
+    )
+    max_price: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_PRICE,
+        description="Major units of the store currency.",
+    )
+    in_stock: bool = False
+    featured: bool | None = None
+    sort: ProductSort | None = Field(
+        default=None, description="Default: relevance with q, else featured first."
+    )
+    page: int = Field(default=1, ge=1, le=10_000)
+    page_size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
+
+    @model_validator(mode="after")
+    def _check(self) -> "ProductQuery":
+        if self.category is not None and self.category not in CATEGORIES:
+            raise ValueError(f"category must be one of: {', '.join(CATEGORIES)}")
+        if (
+            self.min_price is not None
+            and self.max_price is not None
+            and self.min_price > self.max_price
+        ):
+            raise ValueError("min_price must not be above max_price")
+        return self
+
+
+@router.get("", response_model=ProductsPublic, responses=problem_responses(422))
+async def list_products(
+    query: Annotated[ProductQuery, Query()], session: SessionDep, settings: SettingsDep
+) -> ProductsPublic:
+    """Search the catalogue with filters, sorted and paginated."""
+    currency = settings.store_currency
+    filters = ProductFilters(
+        text=query.q.strip() if query.q and query.q.strip() else None,
+        category=query.category,
+        color=query.color.strip().lower() if query.color else None,
+        size=query.size.strip() if query.size else None,
+        fabric=query.fabric.strip().lower() if query.fabric else None,
+        min_price_minor=to_minor(query.min_price, currency)
+        if query.min_price is not None
+        else None,
+        max_price_minor=to_minor(query.max_price, currency)
+        if query.max_price is not None
+        else None,
+        in_stock=query.in_stock,
+        featured=query.featured,
+    )
+    sort = query.sort or ("relevance" if filters.text else "featured")
+    products, total = await search_products(
+        session,
+        filters,
+        sort=sort,
+        limit=query.page_size,
+        offset=(query.page - 1) * query.page_size,
+    )
+    return ProductsPublic(
+        items=[ProductPublic.model_validate(product) for product in products],
+        total=total,
+        page=query.page,
+        page_size=query.page_size,
+    )
+
+
+@router.get(
+    "/{id_or_slug}", response_model=ProductPublic, responses=problem_responses(404)
+)
+async def read_product(id_or_slug: str, session: SessionDep) -> ProductPublic:
+    """Read one product by its id or its slug."""
+    if len(id_or_slug) > 160:
+        raise NotFoundError("No product has that id or slug.")
+    product = await get_product(session, id_or_slug)
+    if product is None:
+        raise NotFoundError(f"No product has the id or slug {id_or_slug}.")
+    return ProductPublic.model_validate(product)
+
+
+def _check_currency(currency: str | None, store_currency: str) -> None:
+    if currency is not None and currency != store_currency:
+        message = f"currency must be the store currency, {store_currency}."
+        raise InvalidInputError(message, errors=[FieldError("currency", message)])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductPublic,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_product(
+    payload: ProductCreate, session: SessionDep, settings: SettingsDep, admin: AdminUser
+) -> ProductPublic:
+    """Add a product to the catalogue (admins only)."""
+    _check_currency(payload.currency, settings.store_currency)
+    product = await catalogue.create_product(session, payload)
+    return ProductPublic.model_validate(product)
+
+
+@router.patch(
+    "/{product_id}",
+    response_model=ProductPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def update_product(
+    product_id: uuid.UUID,
+    payload: ProductUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminUser,
+) -> ProductPublic:
+    """Change some fields of a product (admins only)."""
+    _check_currency(payload.currency, settings.store_currency)
+    product = await catalogue.update_product(session, product_id, payload)
+    return ProductPublic.model_validate(product)
+
+
+@router.delete(
+    "/{product_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404),
+)
+async def delete_product(
+    product_id: uuid.UUID, session: SessionDep, admin: AdminUser
+) -> Response:
+    """Remove a product from the catalogue (admins only)."""
+    await catalogue.delete_product(session, product_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

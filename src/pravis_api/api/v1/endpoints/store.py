@@ -1,0 +1,17 @@
+"""Store policies: returns, exchanges, shipping and the size guide."""
+
+from fastapi import APIRouter
+
+from pravis_api.api.deps import SessionDep
+from pravis_api.models.policy import StorePolicyPublic
+from pravis_api.repositories.products import list_policies
+
+router = APIRouter(prefix="/store", tags=["store"])
+
+
+@router.get("/policies", response_model=list[StorePolicyPublic])
+async def read_policies(session: SessionDep) -> list[StorePolicyPublic]:
+    return [
+        StorePolicyPublic.model_validate(policy)
+        for policy in await list_policies(session)
+    ]
