@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from pravis_api.api.deps import get_session
+from pravis_api.api.deps import get_read_session, get_session
 from pravis_api.core.config import Settings
 from pravis_api.main import create_app
 from pravis_api.models.user import User
@@ -143,10 +143,12 @@ async def db_session(app: FastAPI) -> AsyncIterator[AsyncSession]:
             yield session
 
         app.dependency_overrides[get_session] = override
+        app.dependency_overrides[get_read_session] = override
         try:
             yield session
         finally:
             app.dependency_overrides.pop(get_session, None)
+            app.dependency_overrides.pop(get_read_session, None)
             await session.close()
             await transaction.rollback()
 

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 class Resources:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
+    read_session_factory: async_sessionmaker[AsyncSession]
     redis: Redis
     blobs: BlobStore
     speech_pool: SpeechWorkerPool
@@ -45,7 +46,12 @@ class Resources:
             timeout_seconds=settings.speech_timeout_seconds,
         )
         resources = cls(
-            engine, create_session_factory(engine), redis, blobs, speech_pool
+            engine,
+            create_session_factory(engine),
+            create_session_factory(engine, autocommit=True),
+            redis,
+            blobs,
+            speech_pool,
         )
         try:
             await blobs.ensure_container()

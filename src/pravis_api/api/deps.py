@@ -1,4 +1,8 @@
-"""Dependencies for routes, as `Annotated` aliases."""
+"""Dependencies for routes, as `Annotated` aliases.
+
+Every dependency is `async def`, even those that do not await: FastAPI runs
+a plain `def` dependency in a worker thread, a thread hand-off per request.
+"""
 
 import logging
 import uuid
@@ -28,12 +32,12 @@ TOKEN_URL = "/api/v1/auth/login"  # noqa: S105 (a URL, not a secret)
 _bearer_token = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
@@ -41,24 +45,34 @@ def get_resources(request: Request) -> Resources:
 async def get_session(
     resources: Annotated[Resources, Depends(get_resources)],
 ) -> AsyncIterator[AsyncSession]:
+    """A session whose statements run in one transaction, until commit."""
     async with resources.session_factory() as session:
+        yield session
+
+
+async def get_read_session(
+    resources: Annotated[Resources, Depends(get_resources)],
+) -> AsyncIterator[AsyncSession]:
+    """An autocommit session: for reads and single-statement writes only."""
+    async with resources.read_session_factory() as session:
         yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 
 
-def get_redis(resources: ResourcesDep) -> Redis:
+async def get_redis(resources: ResourcesDep) -> Redis:
     return resources.redis
 
 
-def get_blobs(resources: ResourcesDep) -> BlobStore:
+async def get_blobs(resources: ResourcesDep) -> BlobStore:
     return resources.blobs
 
 
-def get_speech_pool(resources: ResourcesDep) -> SpeechWorkerPool:
+async def get_speech_pool(resources: ResourcesDep) -> SpeechWorkerPool:
     return resources.speech_pool
 
 
@@ -67,9 +81,10 @@ BlobDep = Annotated[BlobStore, Depends(get_blobs)]
 SpeechPoolDep = Annotated[SpeechWorkerPool, Depends(get_speech_pool)]
 
 
-def get_voice_service(
-    session: SessionDep, resources: ResourcesDep, settings: SettingsDep
+async def get_voice_service(
+    session: ReadSessionDep, resources: ResourcesDep, settings: SettingsDep
 ) -> VoiceService:
+    # Autocommit suffices: the pipeline reads, then writes one row.
     assistant = Assistant(
         session,
         currency=settings.store_currency,
@@ -127,10 +142,14 @@ async def get_current_user(
 async def get_optional_user(
     request: Request,
     token: Annotated[str | None, Depends(_bearer_token)],
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
 ) -> User | None:
-    """Anonymous callers get None; a token that is sent must be valid."""
+    """Anonymous callers get None; a token that is sent must be valid.
+
+    The user is read in the autocommit session, as routes that accept
+    anonymous callers read it and do not change it.
+    """
     if not token:
         return None
     return await _user_from_token(request, token, session, settings)

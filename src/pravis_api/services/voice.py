@@ -20,9 +20,8 @@ from pravis_api.core.errors import (
 )
 from pravis_api.core.timing import elapsed_ms
 from pravis_api.models.base import utc_now
-from pravis_api.models.product import Product
-from pravis_api.models.voice_interaction import VoiceInteraction
-from pravis_api.repositories.interactions import add_interaction
+from pravis_api.repositories.interactions import NewInteraction, add_interaction
+from pravis_api.repositories.products import CatalogueItem
 from pravis_api.schemas.voice import ProductSummary, VoiceReply
 from pravis_api.services.assistant import Assistant, AssistantReply
 from pravis_api.services.speech_pool import SpeechJobTimeoutError, SpeechWorkerPool
@@ -60,8 +59,8 @@ class Shopper:
 
 def _new_interaction(
     shopper: Shopper, source: str, transcript: str, answer: AssistantReply
-) -> VoiceInteraction:
-    return VoiceInteraction(
+) -> NewInteraction:
+    return NewInteraction(
         id=uuid.uuid4(),
         created_at=utc_now(),
         user_id=shopper.user_id,
@@ -77,7 +76,7 @@ def _new_interaction(
     )
 
 
-def _summary(product: Product) -> ProductSummary:
+def _summary(product: CatalogueItem) -> ProductSummary:
     return ProductSummary(
         id=product.id,
         slug=product.slug,
@@ -173,9 +172,9 @@ class VoiceService:
 
     async def _save(
         self,
-        interaction: VoiceInteraction,
+        interaction: NewInteraction,
         timings: dict[str, float],
-        products: list[Product],
+        products: list[CatalogueItem],
     ) -> VoiceReply:
         """Commit the interaction and return its reply.
 
@@ -209,7 +208,8 @@ class VoiceService:
             await self._discard_recording(interaction.recording_blob)
             raise
 
-        logger.info(
+        # DEBUG: the row itself is the record; the request line is at INFO.
+        logger.debug(
             "voice.interaction.saved",
             extra={
                 "interaction_id": str(interaction.id),
@@ -222,7 +222,7 @@ class VoiceService:
         return reply
 
     async def _store_recording(
-        self, interaction: VoiceInteraction, data: bytes
+        self, interaction: NewInteraction, data: bytes
     ) -> str | None:
         """Upload the recording; on a storage outage, log and keep going without it."""
         audio_format = interaction.audio_format or "bin"

@@ -9,10 +9,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from pravis_api.models.voice_interaction import VoiceInteraction
+from pravis_api.repositories.interactions import recent_turns
 
 # Turns looked back over; older ones no longer shape the conversation.
 CONTEXT_TURNS = 6
@@ -31,13 +30,7 @@ class Context:
 
 
 async def load_context(session: AsyncSession, session_id: str) -> Context:
-    statement = (
-        select(VoiceInteraction)
-        .where(VoiceInteraction.session_id == session_id)
-        .order_by(col(VoiceInteraction.created_at).desc())
-        .limit(CONTEXT_TURNS)
-    )
-    turns = (await session.exec(statement)).all()
+    turns = await recent_turns(session, session_id, CONTEXT_TURNS)
     context = Context()
     for turn in turns:  # newest first
         if not context.last_products and turn.product_ids:

@@ -5,7 +5,8 @@ from decimal import Decimal
 from typing import Any
 
 from pravis_api.core.money import format_price, to_minor
-from pravis_api.models.product import ONE_SIZE, Product
+from pravis_api.models.product import ONE_SIZE
+from pravis_api.repositories.products import CatalogueItem
 from pravis_api.services.assistant.lexicon import CATEGORY_WORDS
 
 GREETING = (
@@ -83,13 +84,15 @@ def describe_search(filters: dict[str, Any], query: str, currency: str) -> str:
     return phrase
 
 
-def _named_with_price(product: Product) -> str:
+def _named_with_price(product: CatalogueItem) -> str:
     return (
         f"the {product.name} at {format_price(product.price_minor, product.currency)}"
     )
 
 
-def found(phrase: str, total: int, products: Sequence[Product], currency: str) -> str:
+def found(
+    phrase: str, total: int, products: Sequence[CatalogueItem], currency: str
+) -> str:
     top = [_named_with_price(product) for product in products[:3]]
     if total == 1:
         return f"I found one match for {phrase}: {top[0]}."
@@ -117,14 +120,14 @@ def out_of_range(position: int, shown: int) -> str:
     return f"I only showed you {shown} products, so there is no number {position}."
 
 
-def choose_one(candidates: Sequence[Product], currency: str) -> str:
+def choose_one(candidates: Sequence[CatalogueItem], currency: str) -> str:
     options = [_named_with_price(product) for product in candidates[:3]]
     return (
         f"Which one do you mean: {_listing(options)}? Say 'the first one', for example."
     )
 
 
-def _price_phrase(product: Product) -> str:
+def _price_phrase(product: CatalogueItem) -> str:
     price = format_price(product.price_minor, product.currency)
     if (
         product.original_price_minor
@@ -135,7 +138,7 @@ def _price_phrase(product: Product) -> str:
     return price
 
 
-def _sizes_phrase(product: Product) -> str:
+def _sizes_phrase(product: CatalogueItem) -> str:
     if product.available_sizes == [ONE_SIZE]:
         return "It is one size and in stock."
     if not product.available_sizes:
@@ -143,7 +146,7 @@ def _sizes_phrase(product: Product) -> str:
     return f"It is in stock in sizes {_listing(product.available_sizes)}."
 
 
-def details(product: Product) -> str:
+def details(product: CatalogueItem) -> str:
     rating = ""
     if product.review_count:
         rating = (
@@ -156,11 +159,11 @@ def details(product: Product) -> str:
     )
 
 
-def price(product: Product) -> str:
+def price(product: CatalogueItem) -> str:
     return f"The {product.name} costs {_price_phrase(product)}."
 
 
-def availability(product: Product, size: str | None) -> str:
+def availability(product: CatalogueItem, size: str | None) -> str:
     if size is None or size == ONE_SIZE and product.available_sizes == [ONE_SIZE]:
         return f"The {product.name}: {_sizes_phrase(product)}"
     stock = product.stock_of(size)
@@ -176,12 +179,12 @@ def availability(product: Product, size: str | None) -> str:
     return f"Yes, the {product.name} is in stock in size {size}.{left}"
 
 
-def _no_such_size(product: Product, size: str) -> str:
+def _no_such_size(product: CatalogueItem, size: str) -> str:
     sizes = _listing([entry["size"] for entry in product.sizes])
     return f"The {product.name} doesn't come in size {size}; it comes in {sizes}."
 
 
-def ask_size(product: Product) -> str:
+def ask_size(product: CatalogueItem) -> str:
     if not product.available_sizes:
         return f"Sorry, the {product.name} is sold out in every size."
     return (
@@ -190,7 +193,9 @@ def ask_size(product: Product) -> str:
     )
 
 
-def cannot_add(product: Product, size: str, stock: int | None, quantity: int) -> str:
+def cannot_add(
+    product: CatalogueItem, size: str, stock: int | None, quantity: int
+) -> str:
     if stock is None:
         return _no_such_size(product, size)
     if stock == 0:
@@ -200,7 +205,7 @@ def cannot_add(product: Product, size: str, stock: int | None, quantity: int) ->
     )
 
 
-def added(product: Product, size: str, quantity: int) -> str:
+def added(product: CatalogueItem, size: str, quantity: int) -> str:
     count = "one" if quantity == 1 else str(quantity)
     size_text = "" if size == ONE_SIZE else f" in size {size}"
     return f"Added {count} {product.name}{size_text} to your cart."

@@ -11,8 +11,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.money import format_price, to_minor
-from pravis_api.models.product import Product
 from pravis_api.repositories.products import (
+    CatalogueItem,
     ProductFilters,
     count_products,
     get_policy,
@@ -32,7 +32,7 @@ class AssistantReply:
     reply: str
     entities: dict[str, Any] = field(default_factory=dict)
     action: dict[str, Any] | None = None
-    products: list[Product] = field(default_factory=list)
+    products: list[CatalogueItem] = field(default_factory=list)
 
     @property
     def understood(self) -> bool:
@@ -174,7 +174,7 @@ class Assistant:
 
     async def _find_product(
         self, request: Request, context: Context
-    ) -> tuple[Product | None, list[Product], str | None]:
+    ) -> tuple[CatalogueItem | None, list[CatalogueItem], str | None]:
         """Resolve which product the shopper means.
 
         Returns the product, or the candidates to choose from, or a
@@ -247,7 +247,7 @@ class Assistant:
     def _add_to_cart(
         self,
         request: Request,
-        product: Product,
+        product: CatalogueItem,
         size: str | None,
         entities: dict[str, Any],
     ) -> AssistantReply:
@@ -308,11 +308,11 @@ class Assistant:
         return AssistantReply("fallback", replies.FALLBACK)
 
 
-def _single_size(product: Product) -> str | None:
+def _single_size(product: CatalogueItem) -> str | None:
     return product.sizes[0]["size"] if len(product.sizes) == 1 else None
 
 
-def _matches(product: Product, request: Request) -> bool:
+def _matches(product: CatalogueItem, request: Request) -> bool:
     """Whether a product already shown fits what the shopper now names."""
     if request.category and product.category != request.category:
         return False

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pravis_api.api.deps import AdminUser, SessionDep, SettingsDep
+from pravis_api.api.deps import AdminUser, ReadSessionDep, SessionDep, SettingsDep
 from pravis_api.core.errors import FieldError, InvalidInputError, NotFoundError
 from pravis_api.core.money import to_minor
 from pravis_api.models.product import (
@@ -81,7 +81,9 @@ class ProductQuery(BaseModel):
 
 @router.get("", response_model=ProductsPublic, responses=problem_responses(422))
 async def list_products(
-    query: Annotated[ProductQuery, Query()], session: SessionDep, settings: SettingsDep
+    query: Annotated[ProductQuery, Query()],
+    session: ReadSessionDep,
+    settings: SettingsDep,
 ) -> ProductsPublic:
     """Search the catalogue with filters, sorted and paginated."""
     currency = settings.store_currency
@@ -119,7 +121,7 @@ async def list_products(
 @router.get(
     "/{id_or_slug}", response_model=ProductPublic, responses=problem_responses(404)
 )
-async def read_product(id_or_slug: str, session: SessionDep) -> ProductPublic:
+async def read_product(id_or_slug: str, session: ReadSessionDep) -> ProductPublic:
     """Read one product by its id or its slug."""
     if len(id_or_slug) > 160:
         raise NotFoundError("No product has that id or slug.")

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from pravis_api.api.deps import SessionDep
+from pravis_api.api.deps import ReadSessionDep
 from pravis_api.models.policy import StorePolicyPublic
 from pravis_api.repositories.products import list_policies
 
@@ -10,7 +10,7 @@ router = APIRouter(prefix="/store", tags=["store"])
 
 
 @router.get("/policies", response_model=list[StorePolicyPublic])
-async def read_policies(session: SessionDep) -> list[StorePolicyPublic]:
+async def read_policies(session: ReadSessionDep) -> list[StorePolicyPublic]:
     return [
         StorePolicyPublic.model_validate(policy)
         for policy in await list_policies(session)

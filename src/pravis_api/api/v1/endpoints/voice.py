@@ -3,7 +3,7 @@
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from pravis_api.api.deps import OptionalUser, SettingsDep, VoiceServiceDep
 from pravis_api.core.errors import FieldError, InvalidInputError, PayloadTooLargeError
@@ -17,6 +17,12 @@ from pravis_api.services.voice import (
 )
 
 router = APIRouter(prefix="/voice", tags=["voice"])
+
+
+def _json(reply: VoiceReply) -> Response:
+    # The reply was validated when it was built; returning a Response skips
+    # FastAPI's second validation against response_model.
+    return Response(reply.model_dump_json(), media_type="application/json")
 
 
 def new_session_id() -> str:
@@ -76,7 +82,7 @@ async def voice_query(
             description="The anonymous shopper's session; issued when missing.",
         ),
     ] = None,
-) -> VoiceReply:
+) -> Response:
     """Transcribe a spoken request, reply to it and store the interaction."""
     # NOTE: the whole upload is received and parsed before a full speech
     # pool turns the request away with 503.
@@ -87,7 +93,7 @@ async def voice_query(
         user_id=user.id if user else None,
         session_id=session_id or new_session_id(),
     )
-    return await service.answer_recording(data, shopper)
+    return _json(await service.answer_recording(data, shopper))
 
 
 @router.post(
@@ -100,7 +106,7 @@ async def voice_command(
     service: VoiceServiceDep,
     settings: SettingsDep,
     user: OptionalUser,
-) -> VoiceReply:
+) -> Response:
     """Reply to a typed request, as /voice/query replies to a spoken one."""
     text = command.text.strip()
     if len(text) > settings.voice_max_text_chars:
@@ -114,4 +120,4 @@ async def voice_command(
         user_id=user.id if user else None,
         session_id=command.session_id or new_session_id(),
     )
-    return await service.answer_text(text, shopper)
+    return _json(await service.answer_text(text, shopper))
