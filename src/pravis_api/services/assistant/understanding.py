@@ -119,12 +119,15 @@ _PAGE_PATTERN = _alternation(PAGE_WORDS)
 
 _NAVIGATE = re.compile(
     r"\b(?:go|take me|bring me|open|show(?: me)?|view|see|navigate|visit|switch)"
-    r"(?: back)?(?: to| into)?(?: the| my)?\s+(?P<page>" + _PAGE_PATTERN + r")\b"
+    r"(?: back)?(?: to| into)?(?: the| my)?(?: whole| entire| full)?\s+"
+    r"(?P<page>" + _PAGE_PATTERN + r")\b"
 )
 _BARE_PAGE = re.compile(
     r"^(?:(?:the|my)\s+)?(?P<page>" + _PAGE_PATTERN + r")(?:\s+page)?(?:\s+please)?$"
 )
-_BACK = re.compile(r"^(?:go\s+)?back$|\b(?:go back|previous page|last page)\b")
+_BACK = re.compile(
+    r"^(?:go\s+)?back$|\b(?:go back|take me back|previous page|last page)\b"
+)
 _CHECKOUT = re.compile(
     r"\b(?:check ?out|pay(?: now)?|place (?:my |the )?order|"
     r"complete (?:my |the )?(?:order|purchase)|buy (?:it|them|everything) now)\b"
