@@ -164,19 +164,41 @@ async def running_app(
         yield app, client
 
 
+async def register(
+    client: httpx.AsyncClient,
+    email: str | None = None,
+    password: str = "correct horse 42",
+) -> str:
+    """Create an account and return its e-mail."""
+    email = email or f"shopper-{uuid.uuid4().hex[:8]}@example.com"
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password}
+    )
+    assert response.status_code == 201, response.text
+    return email
+
+
+async def login(
+    client: httpx.AsyncClient, email: str, password: str = "correct horse 42"
+) -> dict[str, Any]:
+    """Sign in and return the token response."""
+    response = await client.post(
+        "/api/v1/auth/login", data={"username": email, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
 async def register_and_login(
     client: httpx.AsyncClient,
     email: str | None = None,
     password: str = "correct horse 42",
 ) -> dict[str, str]:
     """Create an account and return its Authorization header."""
-    email = email or f"shopper-{uuid.uuid4().hex[:8]}@example.com"
-    response = await client.post(
-        "/api/v1/auth/register", json={"email": email, "password": password}
-    )
-    assert response.status_code == 201, response.text
-    response = await client.post(
-        "/api/v1/auth/login", data={"username": email, "password": password}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    email = await register(client, email, password)
+    return bearer(await login(client, email, password))

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
 from pravis_api.db.engine import create_engine, create_session_factory
+from pravis_api.services.denylist import TokenDenylist
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore, create_blob_service
 
@@ -22,6 +23,7 @@ class Resources:
     redis: Redis
     blobs: BlobStore
     speech_pool: SpeechWorkerPool
+    denylist: TokenDenylist
 
     @classmethod
     async def open(cls, settings: Settings) -> "Resources":
@@ -45,7 +47,12 @@ class Resources:
             timeout_seconds=settings.speech_timeout_seconds,
         )
         resources = cls(
-            engine, create_session_factory(engine), redis, blobs, speech_pool
+            engine,
+            create_session_factory(engine),
+            redis,
+            blobs,
+            speech_pool,
+            TokenDenylist(redis),
         )
         try:
             await blobs.ensure_container()

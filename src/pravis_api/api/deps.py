@@ -1,7 +1,5 @@
 """Dependencies for routes, as `Annotated` aliases."""
 
-import logging
-import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -11,16 +9,13 @@ from redis.asyncio import Redis
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
-from pravis_api.core.errors import AuthenticationError
-from pravis_api.core.security import InvalidTokenError, decode_access_token
+from pravis_api.core.errors import AuthenticationError, PermissionDeniedError
 from pravis_api.models.user import User
-from pravis_api.repositories.users import get_user
 from pravis_api.resources import Resources
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore
+from pravis_api.services.tokens import Authenticated, TokenService
 from pravis_api.services.voice import VoiceService
-
-logger = logging.getLogger(__name__)
 
 TOKEN_URL = "/api/v1/auth/login"  # noqa: S105 (a URL, not a secret)
 
@@ -80,54 +75,61 @@ def get_voice_service(
 VoiceServiceDep = Annotated[VoiceService, Depends(get_voice_service)]
 
 
-async def _user_from_token(
-    request: Request, token: str, session: AsyncSession, settings: Settings
-) -> User:
-    try:
-        claims = decode_access_token(
-            token, secret_key=settings.secret_key.get_secret_value()
-        )
-        user_id = uuid.UUID(claims.subject)
-    except (InvalidTokenError, ValueError) as exc:
-        logger.info("auth.token_rejected", extra={"reason": str(exc)})
-        raise AuthenticationError(
-            "The access token is invalid or has expired."
-        ) from exc
-
-    user = await get_user(session, user_id)
-    # End the read's transaction now: a voice request goes on to wait for
-    # transcription, and must not hold a pooled connection idle meanwhile.
-    await session.commit()
-    if user is None or not user.is_active:
-        raise AuthenticationError(
-            "The access token's account does not exist or is inactive."
-        )
-    request.scope.setdefault("state", {})["user_id"] = str(user.id)
-    return user
+def get_token_service(
+    session: SessionDep, resources: ResourcesDep, settings: SettingsDep
+) -> TokenService:
+    return TokenService(session, resources.denylist, settings)
 
 
-async def get_current_user(
+TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
+
+
+async def _authenticate(
+    request: Request, token: str, tokens: TokenService
+) -> Authenticated:
+    authenticated = await tokens.authenticate(token)
+    request.scope.setdefault("state", {})["user_id"] = str(authenticated.user.id)
+    return authenticated
+
+
+async def get_authenticated(
     request: Request,
     token: Annotated[str | None, Depends(_bearer_token)],
-    session: SessionDep,
-    settings: SettingsDep,
-) -> User:
+    tokens: TokenServiceDep,
+) -> Authenticated:
     if not token:
         raise AuthenticationError("Sign in first: send an Authorization: Bearer token.")
-    return await _user_from_token(request, token, session, settings)
+    return await _authenticate(request, token, tokens)
+
+
+AuthenticatedDep = Annotated[Authenticated, Depends(get_authenticated)]
+
+
+async def get_current_user(authenticated: AuthenticatedDep) -> User:
+    return authenticated.user
 
 
 async def get_optional_user(
     request: Request,
     token: Annotated[str | None, Depends(_bearer_token)],
-    session: SessionDep,
-    settings: SettingsDep,
+    tokens: TokenServiceDep,
 ) -> User | None:
     """Anonymous callers get None; a token that is sent must be valid."""
     if not token:
         return None
-    return await _user_from_token(request, token, session, settings)
+    return (await _authenticate(request, token, tokens)).user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+async def get_current_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise PermissionDeniedError(
+            "This route is for admins only, and the signed-in account is not an admin."
+        )
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_current_admin)]

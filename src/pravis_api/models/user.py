@@ -28,6 +28,9 @@ class User(UserBase, table=True):
     hashed_password: str = Field(max_length=255)
     is_active: bool = True
     is_admin: bool = False
+    # Raised when the password changes or the account is deactivated. Access
+    # tokens carry the version they were issued under; older ones are rejected.
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field(onupdate=True)
 

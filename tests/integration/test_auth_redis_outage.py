@@ -1,0 +1,60 @@
+"""Token revocation while Redis, which holds the access token deny-list, is
+down: access tokens fail open, refresh fails closed, logout revokes what
+PostgreSQL holds and reports the rest. Nothing answers 500."""
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import bearer, login, register, running_app
+from tests.servers import LocalServer, azurite_connection_string, redis_server
+
+ME = "/api/v1/auth/me"
+REFRESH = "/api/v1/auth/refresh"
+LOGOUT = "/api/v1/auth/logout"
+
+
+async def refresh(client: httpx.AsyncClient, tokens: dict[str, Any]) -> httpx.Response:
+    return await client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]})
+
+
+async def test_auth_with_redis_down(database: str, azurite: LocalServer) -> None:
+    redis = redis_server().start()
+    try:
+        async with running_app(
+            database_url=database,
+            redis_url=f"redis://127.0.0.1:{redis.port}/0",
+            azure_storage_connection_string=azurite_connection_string(azurite.port),
+        ) as (_, client):
+            email = await register(client)
+            kept = await login(client, email)
+            logged_out = await login(client, email)
+            redis.stop()
+
+            # Access tokens fail open: signature, expiry, account and token
+            # version are still checked in PostgreSQL.
+            assert (await client.get(ME, headers=bearer(kept))).status_code == 200
+
+            # Refresh fails closed, and leaves the refresh token unused.
+            response = await refresh(client, kept)
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "5"
+            assert "Redis" in response.json()["detail"]
+
+            # Logout revokes the refresh token and says the access token is not.
+            response = await client.post(LOGOUT, headers=bearer(logged_out))
+            assert response.status_code == 503
+            assert "refresh token is revoked" in response.json()["detail"]
+
+            # Login needs no Redis.
+            assert (await login(client, email))["access_token"]
+
+            redis.start()
+            assert (await refresh(client, logged_out)).status_code == 401
+            assert (await refresh(client, kept)).status_code == 200
+            # A retried logout completes once Redis is back.
+            response = await client.post(LOGOUT, headers=bearer(logged_out))
+            assert response.status_code == 204
+            assert (await client.get(ME, headers=bearer(logged_out))).status_code == 401
+    finally:
+        redis.stop()
