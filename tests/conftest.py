@@ -24,7 +24,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from pravis_api.api.deps import get_session
 from pravis_api.core.config import Settings
 from pravis_api.main import create_app
-from tests.servers import LocalServer, azurite_connection_string, azurite_server
+from tests.servers import (
+    LocalServer,
+    SmtpSink,
+    azurite_connection_string,
+    azurite_server,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
@@ -97,12 +102,20 @@ def azurite() -> Iterator[LocalServer]:
 
 
 @pytest.fixture(scope="session")
-def settings(database: str, azurite: LocalServer) -> Settings:
+def smtp() -> Iterator[SmtpSink]:
+    server = SmtpSink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database: str, azurite: LocalServer, smtp: SmtpSink) -> Settings:
     return make_settings(
         database_url=database,
         azure_storage_connection_string=azurite_connection_string(azurite.port),
         azure_storage_container_name=f"test-{uuid.uuid4().hex[:12]}",
         speech_workers=2,
+        smtp_port=smtp.port,
     )
 
 

@@ -12,6 +12,8 @@ from pravis_api.core.config import Settings
 from pravis_api.core.errors import AuthenticationError, PermissionDeniedError
 from pravis_api.models.user import User
 from pravis_api.resources import Resources
+from pravis_api.services.mail import Mailer
+from pravis_api.services.password_reset import PasswordResetService
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore
 from pravis_api.services.tokens import Authenticated, TokenService
@@ -82,6 +84,22 @@ def get_token_service(
 
 
 TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
+
+
+def get_mailer(settings: SettingsDep) -> Mailer:
+    return Mailer(settings)
+
+
+def get_password_reset_service(
+    session: SessionDep, tokens: TokenServiceDep, settings: SettingsDep
+) -> PasswordResetService:
+    return PasswordResetService(session, tokens, settings)
+
+
+MailerDep = Annotated[Mailer, Depends(get_mailer)]
+PasswordResetServiceDep = Annotated[
+    PasswordResetService, Depends(get_password_reset_service)
+]
 
 
 async def _authenticate(

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from pravis_api.api.v1.endpoints import auth, voice
+from pravis_api.api.v1.endpoints import auth, password_reset, voice
 
 API_PREFIX = "/api/v1"
 
@@ -11,5 +11,6 @@ UPLOAD_PATHS = (f"{API_PREFIX}/voice/query",)
 def build_api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(auth.router)
+    router.include_router(password_reset.router)
     router.include_router(voice.router)
     return router
