@@ -1,6 +1,7 @@
-"""Token revocation while Redis, which holds the access token deny-list, is
-down: access tokens fail open, refresh fails closed, logout revokes what
-PostgreSQL holds and reports the rest. Nothing answers 500."""
+"""Token revocation while Redis, which stores the access token deny-list, is
+down. Access tokens fail open and refresh fails closed. Logout revokes the
+refresh tokens in PostgreSQL and reports that the rest failed. No request
+gets a 500."""
 
 from typing import Any
 
@@ -27,21 +28,23 @@ async def test_auth_with_redis_down(database: str, azurite: LocalServer) -> None
             azure_storage_connection_string=azurite_connection_string(azurite.port),
         ) as (_, client):
             email = await register(client)
-            kept = await login(client, email)
+            still_valid = await login(client, email)
             logged_out = await login(client, email)
             redis.stop()
 
             # Access tokens fail open: signature, expiry, account and token
             # version are still checked in PostgreSQL.
-            assert (await client.get(ME, headers=bearer(kept))).status_code == 200
+            response = await client.get(ME, headers=bearer(still_valid))
+            assert response.status_code == 200
 
             # Refresh fails closed, and leaves the refresh token unused.
-            response = await refresh(client, kept)
+            response = await refresh(client, still_valid)
             assert response.status_code == 503
             assert response.headers["retry-after"] == "5"
             assert "Redis" in response.json()["detail"]
 
-            # Logout revokes the refresh token and says the access token is not.
+            # Logout revokes the refresh token, and its 503 reports that the
+            # access token was not revoked.
             response = await client.post(LOGOUT, headers=bearer(logged_out))
             assert response.status_code == 503
             assert "refresh token is revoked" in response.json()["detail"]
@@ -49,9 +52,29 @@ async def test_auth_with_redis_down(database: str, azurite: LocalServer) -> None
             # Login needs no Redis.
             assert (await login(client, email))["access_token"]
 
+            # A password change revokes older tokens through PostgreSQL alone.
+            other_email = await register(client)
+            other = await login(client, other_email)
+            other_device = await login(client, other_email)
+            response = await client.put(
+                "/api/v1/users/me/password",
+                json={
+                    "current_password": "correct horse 42",
+                    "new_password": "a brand new secret 7",
+                },
+                headers=bearer(other),
+            )
+            assert response.status_code == 200
+            new_tokens = response.json()
+            assert (await client.get(ME, headers=bearer(other))).status_code == 401
+            response = await client.get(ME, headers=bearer(other_device))
+            assert response.status_code == 401
+            response = await client.get(ME, headers=bearer(new_tokens))
+            assert response.status_code == 200
+
             redis.start()
             assert (await refresh(client, logged_out)).status_code == 401
-            assert (await refresh(client, kept)).status_code == 200
+            assert (await refresh(client, still_valid)).status_code == 200
             # A retried logout completes once Redis is back.
             response = await client.post(LOGOUT, headers=bearer(logged_out))
             assert response.status_code == 204

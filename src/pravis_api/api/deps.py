@@ -12,6 +12,7 @@ from pravis_api.core.config import Settings
 from pravis_api.core.errors import AuthenticationError, PermissionDeniedError
 from pravis_api.models.user import User
 from pravis_api.resources import Resources
+from pravis_api.services.accounts import AccountService
 from pravis_api.services.mail import Mailer
 from pravis_api.services.password_reset import PasswordResetService
 from pravis_api.services.speech_pool import SpeechWorkerPool
@@ -96,6 +97,13 @@ def get_password_reset_service(
     return PasswordResetService(session, tokens, settings)
 
 
+def get_account_service(
+    session: SessionDep, tokens: TokenServiceDep, resources: ResourcesDep
+) -> AccountService:
+    return AccountService(session, tokens, resources.blobs)
+
+
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 PasswordResetServiceDep = Annotated[
     PasswordResetService, Depends(get_password_reset_service)

@@ -1,7 +1,14 @@
 """SQLModel tables. Importing this package registers them on the metadata."""
 
 from pravis_api.models.auth_token import PasswordResetToken, RefreshToken
+from pravis_api.models.blob_deletion import BlobDeletion
 from pravis_api.models.user import User
 from pravis_api.models.voice_interaction import VoiceInteraction
 
-__all__ = ["PasswordResetToken", "RefreshToken", "User", "VoiceInteraction"]
+__all__ = [
+    "BlobDeletion",
+    "PasswordResetToken",
+    "RefreshToken",
+    "User",
+    "VoiceInteraction",
+]

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from pravis_api.api.v1.endpoints import auth, password_reset, voice
+from pravis_api.api.v1.endpoints import auth, password_reset, users, voice
 
 API_PREFIX = "/api/v1"
 
@@ -12,5 +12,6 @@ def build_api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(auth.router)
     router.include_router(password_reset.router)
+    router.include_router(users.router)
     router.include_router(voice.router)
     return router
