@@ -19,11 +19,13 @@ from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.api.deps import get_session
 from pravis_api.core.config import Settings
 from pravis_api.main import create_app
+from pravis_api.models.user import User
 from tests.servers import (
     LocalServer,
     SmtpSink,
@@ -215,3 +217,19 @@ async def register_and_login(
     """Create an account and return its Authorization header."""
     email = await register(client, email, password)
     return bearer(await login(client, email, password))
+
+
+async def user_id_of(session: AsyncSession, email: str) -> uuid.UUID:
+    return (await session.exec(select(User.id).where(User.email == email))).one()
+
+
+async def make_admin(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> dict[str, Any]:
+    """Create an admin account through the database and return its tokens."""
+    email = await register(client, f"admin-{uuid.uuid4().hex[:8]}@example.com")
+    user = await session.get(User, await user_id_of(session, email))
+    assert user is not None
+    user.is_admin = True
+    await session.commit()
+    return await login(client, email)

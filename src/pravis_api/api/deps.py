@@ -1,9 +1,10 @@
 """Dependencies for routes, as `Annotated` aliases."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from redis.asyncio import Redis
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,6 +43,32 @@ async def get_session(
         yield session
 
 
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Pagination:
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def get_pagination(
+    page: Annotated[
+        int, Query(ge=1, le=100_000, description="1 for the first page")
+    ] = 1,
+    page_size: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")
+    ] = DEFAULT_PAGE_SIZE,
+) -> Pagination:
+    return Pagination(page=page, page_size=page_size)
+
+
+PaginationDep = Annotated[Pagination, Depends(get_pagination)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

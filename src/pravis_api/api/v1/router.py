@@ -1,6 +1,12 @@
 from fastapi import APIRouter
 
-from pravis_api.api.v1.endpoints import auth, password_reset, users, voice
+from pravis_api.api.v1.endpoints import (
+    admin_users,
+    auth,
+    password_reset,
+    users,
+    voice,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -12,6 +18,8 @@ def build_api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(auth.router)
     router.include_router(password_reset.router)
+    # /users/me before /users/{user_id}, which would otherwise match "me".
     router.include_router(users.router)
+    router.include_router(admin_users.router)
     router.include_router(voice.router)
     return router
