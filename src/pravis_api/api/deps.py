@@ -14,6 +14,7 @@ from pravis_api.core.errors import AuthenticationError, PermissionDeniedError
 from pravis_api.models.user import User
 from pravis_api.resources import Resources
 from pravis_api.services.accounts import AccountService
+from pravis_api.services.history import HistoryService
 from pravis_api.services.mail import Mailer
 from pravis_api.services.password_reset import PasswordResetService
 from pravis_api.services.speech_pool import SpeechWorkerPool
@@ -131,6 +132,17 @@ def get_account_service(
 
 
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+
+
+def get_history_service(
+    session: SessionDep, resources: ResourcesDep, settings: SettingsDep
+) -> HistoryService:
+    return HistoryService(
+        session, resources.blobs, link_minutes=settings.recording_link_expire_minutes
+    )
+
+
+HistoryServiceDep = Annotated[HistoryService, Depends(get_history_service)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 PasswordResetServiceDep = Annotated[
     PasswordResetService, Depends(get_password_reset_service)

@@ -2,11 +2,13 @@
 
 from pravis_api.models.auth_token import PasswordResetToken, RefreshToken
 from pravis_api.models.blob_deletion import BlobDeletion
+from pravis_api.models.feedback import InteractionFeedback
 from pravis_api.models.user import User
 from pravis_api.models.voice_interaction import VoiceInteraction
 
 __all__ = [
     "BlobDeletion",
+    "InteractionFeedback",
     "PasswordResetToken",
     "RefreshToken",
     "User",

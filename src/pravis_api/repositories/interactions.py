@@ -1,9 +1,13 @@
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete
-from sqlmodel import col
+from sqlalchemy import and_, delete
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from pravis_api.models.feedback import InteractionFeedback
 from pravis_api.models.voice_interaction import VoiceInteraction
 
 
@@ -23,3 +27,78 @@ async def delete_user_interactions(
     )
     result = await session.exec(statement)
     return [name for (name,) in result.all() if name is not None]
+
+
+async def delete_user_interaction(
+    session: AsyncSession, user_id: uuid.UUID, interaction_id: uuid.UUID
+) -> tuple[bool, str | None]:
+    """Delete one interaction of a user; return whether it existed and its
+    recording's blob name."""
+    statement = (
+        delete(VoiceInteraction)
+        .where(col(VoiceInteraction.id) == interaction_id)
+        .where(col(VoiceInteraction.user_id) == user_id)
+        .returning(col(VoiceInteraction.recording_blob))
+    )
+    row = (await session.exec(statement)).first()
+    if row is None:
+        return False, None
+    return True, row[0]
+
+
+async def get_user_interaction(
+    session: AsyncSession, user_id: uuid.UUID, interaction_id: uuid.UUID
+) -> VoiceInteraction | None:
+    """Return the interaction if it belongs to the user, else None."""
+    statement = (
+        select(VoiceInteraction)
+        .where(VoiceInteraction.id == interaction_id)
+        .where(VoiceInteraction.user_id == user_id)
+    )
+    return (await session.exec(statement)).first()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    # created_at >= since and created_at < until; None leaves a side open.
+    since: datetime | None = None
+    until: datetime | None = None
+    intents: Sequence[str] = ()
+
+
+async def list_user_interactions(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    history_filter: HistoryFilter,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[tuple[VoiceInteraction, InteractionFeedback | None]], int]:
+    """Return one page of a user's interactions, newest first, each with the
+    user's feedback on it, and the number that match."""
+    conditions = [col(VoiceInteraction.user_id) == user_id]
+    if history_filter.since is not None:
+        conditions.append(col(VoiceInteraction.created_at) >= history_filter.since)
+    if history_filter.until is not None:
+        conditions.append(col(VoiceInteraction.created_at) < history_filter.until)
+    if history_filter.intents:
+        conditions.append(col(VoiceInteraction.intent).in_(history_filter.intents))
+
+    count = select(func.count()).select_from(VoiceInteraction).where(*conditions)
+    total = (await session.exec(count)).one()
+    statement = (
+        select(VoiceInteraction, InteractionFeedback)
+        .outerjoin(
+            InteractionFeedback,
+            and_(
+                col(InteractionFeedback.interaction_id) == VoiceInteraction.id,
+                col(InteractionFeedback.user_id) == user_id,
+            ),
+        )
+        .where(*conditions)
+        .order_by(col(VoiceInteraction.created_at).desc(), col(VoiceInteraction.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = (await session.exec(statement)).all()
+    return [(interaction, feedback) for interaction, feedback in rows], total

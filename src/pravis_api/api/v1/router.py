@@ -3,7 +3,10 @@ from fastapi import APIRouter
 from pravis_api.api.v1.endpoints import (
     admin_users,
     auth,
+    feedback,
+    history,
     password_reset,
+    recordings,
     users,
     voice,
 )
@@ -22,4 +25,7 @@ def build_api_router() -> APIRouter:
     router.include_router(users.router)
     router.include_router(admin_users.router)
     router.include_router(voice.router)
+    router.include_router(history.router)
+    router.include_router(recordings.router)
+    router.include_router(feedback.router)
     return router
