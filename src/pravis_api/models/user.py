@@ -31,6 +31,9 @@ class User(UserBase, table=True):
     # Raised when the password changes or the account is deactivated. Access
     # tokens carry the version they were issued under; older ones are rejected.
     token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Whether the shopper allows their voice recordings to be kept; None
+    # until they choose, and then VOICE_STORE_RECORDINGS_DEFAULT applies.
+    store_recordings: bool | None = None
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field(onupdate=True)
 
@@ -64,6 +67,7 @@ class UserCreate(UserBase):
     password: str = Field(
         min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH
     )
+    store_recordings: bool | None = None
 
     @field_validator("email")
     @classmethod
@@ -87,6 +91,8 @@ class UserUpdateMe(SQLModel):
 
     email: EmailStr | None = Field(default=None, max_length=320)
     full_name: str | None = Field(default=None, max_length=255)
+    # null returns to the boutique's default.
+    store_recordings: bool | None = None
     current_password: str | None = Field(
         default=None, min_length=1, max_length=PASSWORD_MAX_LENGTH
     )
@@ -141,6 +147,8 @@ class UserPublic(UserBase):
     id: uuid.UUID
     is_active: bool
     is_admin: bool
+    # null: the shopper has not chosen, so the boutique's default applies.
+    store_recordings: bool | None
     created_at: datetime
 
 

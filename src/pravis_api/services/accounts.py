@@ -94,6 +94,8 @@ class AccountService:
             await self._set_email(user, data["email"])
         if "full_name" in data:
             user.full_name = data["full_name"]
+        if "store_recordings" in data:
+            user.store_recordings = data["store_recordings"]
         await self._commit_user(user)
         logger.info(
             "users.profile_updated",

@@ -48,6 +48,7 @@ async def register(payload: UserCreate, session: SessionDep) -> User:
         email=payload.email,
         full_name=payload.full_name,
         hashed_password=await hash_password(payload.password),
+        store_recordings=payload.store_recordings,
     )
     try:
         await add_user(session, user)

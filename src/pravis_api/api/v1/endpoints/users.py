@@ -21,7 +21,8 @@ async def read_me(user: CurrentUser) -> User:
 async def update_me(
     changes: UserUpdateMe, user: CurrentUser, accounts: AccountServiceDep
 ) -> User:
-    """Change the name or e-mail. A new e-mail needs `current_password`."""
+    """Change the name, the e-mail or the recording preference. A new e-mail
+    needs `current_password`."""
     return await accounts.update_profile(user, changes)
 
 
