@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.models.blob_deletion import BlobDeletion
@@ -34,3 +34,8 @@ async def list_blob_deletions(
         .limit(limit)
     )
     return list((await session.exec(statement)).all())
+
+
+async def count_blob_deletions(session: AsyncSession) -> int:
+    statement = select(func.count()).select_from(BlobDeletion)
+    return (await session.exec(statement)).one()

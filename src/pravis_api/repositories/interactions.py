@@ -2,8 +2,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete
+from sqlalchemy import and_, delete, tuple_, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -102,3 +103,99 @@ async def list_user_interactions(
     )
     rows = (await session.exec(statement)).all()
     return [(interaction, feedback) for interaction, feedback in rows], total
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecording:
+    interaction_id: uuid.UUID
+    created_at: datetime
+    blob_name: str
+
+
+async def list_recordings_before(
+    session: AsyncSession,
+    cutoff: datetime,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[StoredRecording]:
+    """Return recordings made before `cutoff`, oldest first, starting after
+    the (created_at, id) key `after`."""
+    statement = select(
+        VoiceInteraction.id,
+        VoiceInteraction.created_at,
+        VoiceInteraction.recording_blob,
+    ).where(
+        col(VoiceInteraction.recording_blob).is_not(None),
+        col(VoiceInteraction.created_at) < cutoff,
+    )
+    if after is not None:
+        statement = statement.where(
+            tuple_(col(VoiceInteraction.created_at), col(VoiceInteraction.id))
+            > tuple_(*after)
+        )
+    statement = statement.order_by(
+        col(VoiceInteraction.created_at), col(VoiceInteraction.id)
+    ).limit(limit)
+    rows = (await session.exec(statement)).all()
+    return [
+        StoredRecording(interaction_id, created_at, blob_name)
+        for interaction_id, created_at, blob_name in rows
+        if blob_name is not None
+    ]
+
+
+async def remove_recordings(
+    session: AsyncSession, interaction_ids: Sequence[uuid.UUID]
+) -> None:
+    """Remove deleted recordings from their interactions: anonymous
+    interactions are deleted, a signed-in shopper's keep their text."""
+    if not interaction_ids:
+        return
+    in_batch = col(VoiceInteraction.id).in_(interaction_ids)
+    await session.exec(
+        delete(VoiceInteraction).where(
+            in_batch, col(VoiceInteraction.user_id).is_(None)
+        )
+    )
+    await session.exec(
+        update(VoiceInteraction)
+        .where(in_batch, col(VoiceInteraction.user_id).is_not(None))
+        .values(recording_blob=None)
+    )
+
+
+def _anonymous_before(cutoff: datetime) -> list[Any]:
+    return [
+        col(VoiceInteraction.user_id).is_(None),
+        col(VoiceInteraction.recording_blob).is_(None),
+        col(VoiceInteraction.created_at) < cutoff,
+    ]
+
+
+async def delete_anonymous_before(
+    session: AsyncSession, cutoff: datetime, *, limit: int
+) -> int:
+    """Delete up to `limit` anonymous interactions without a recording made
+    before `cutoff`; return how many were deleted."""
+    batch = select(VoiceInteraction.id).where(*_anonymous_before(cutoff)).limit(limit)
+    result = await session.exec(
+        delete(VoiceInteraction).where(col(VoiceInteraction.id).in_(batch))
+    )
+    return result.rowcount
+
+
+async def count_purgeable(session: AsyncSession, cutoff: datetime) -> tuple[int, int]:
+    """Count recordings, and anonymous interactions, made before `cutoff`."""
+    recordings = select(func.count()).where(
+        col(VoiceInteraction.recording_blob).is_not(None),
+        col(VoiceInteraction.created_at) < cutoff,
+    )
+    anonymous = select(func.count()).where(
+        col(VoiceInteraction.user_id).is_(None),
+        col(VoiceInteraction.created_at) < cutoff,
+    )
+    return (
+        (await session.exec(recordings.select_from(VoiceInteraction))).one(),
+        (await session.exec(anonymous.select_from(VoiceInteraction))).one(),
+    )
