@@ -27,7 +27,12 @@ from pravis_api.core.config import Settings
 from pravis_api.main import create_app
 from pravis_api.models.user import User
 from pravis_api.services.catalogue import seed_demo_catalogue
-from tests.servers import LocalServer, azurite_connection_string, azurite_server
+from tests.servers import (
+    LocalServer,
+    SmtpSink,
+    azurite_connection_string,
+    azurite_server,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
@@ -100,12 +105,20 @@ def azurite() -> Iterator[LocalServer]:
 
 
 @pytest.fixture(scope="session")
-def settings(database: str, azurite: LocalServer) -> Settings:
+def smtp() -> Iterator[SmtpSink]:
+    server = SmtpSink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database: str, azurite: LocalServer, smtp: SmtpSink) -> Settings:
     return make_settings(
         database_url=database,
         azure_storage_connection_string=azurite_connection_string(azurite.port),
         azure_storage_container_name=f"test-{uuid.uuid4().hex[:12]}",
         speech_workers=2,
+        smtp_port=smtp.port,
     )
 
 
@@ -176,31 +189,64 @@ async def running_app(
         yield app, client
 
 
+async def register(
+    client: httpx.AsyncClient,
+    email: str | None = None,
+    password: str = "correct horse 42",
+) -> str:
+    """Create an account and return its e-mail."""
+    email = email or f"shopper-{uuid.uuid4().hex[:8]}@example.com"
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password}
+    )
+    assert response.status_code == 201, response.text
+    return email
+
+
+async def login(
+    client: httpx.AsyncClient, email: str, password: str = "correct horse 42"
+) -> dict[str, Any]:
+    """Sign in and return the token response."""
+    response = await client.post(
+        "/api/v1/auth/login", data={"username": email, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
 async def register_and_login(
     client: httpx.AsyncClient,
     email: str | None = None,
     password: str = "correct horse 42",
 ) -> dict[str, str]:
     """Create an account and return its Authorization header."""
-    email = email or f"shopper-{uuid.uuid4().hex[:8]}@example.com"
-    response = await client.post(
-        "/api/v1/auth/register", json={"email": email, "password": password}
-    )
-    assert response.status_code == 201, response.text
-    response = await client.post(
-        "/api/v1/auth/login", data={"username": email, "password": password}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    email = await register(client, email, password)
+    return bearer(await login(client, email, password))
+
+
+async def user_id_of(session: AsyncSession, email: str) -> uuid.UUID:
+    return (await session.exec(select(User.id).where(User.email == email))).one()
+
+
+async def make_admin(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> dict[str, Any]:
+    """Create an admin account through the database and return its tokens."""
+    email = await register(client, f"admin-{uuid.uuid4().hex[:8]}@example.com")
+    user = await session.get(User, await user_id_of(session, email))
+    assert user is not None
+    user.is_admin = True
+    await session.commit()
+    return await login(client, email)
 
 
 async def admin_headers(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> dict[str, str]:
     """Create an account, make it an admin, and return its Authorization header."""
-    email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
-    headers = await register_and_login(client, email)
-    user = (await session.exec(select(User).where(User.email == email))).one()
-    user.is_admin = True
-    await session.commit()
-    return headers
+    return bearer(await make_admin(client, session))

@@ -1,11 +1,18 @@
 """Dedicated Redis and Azurite servers on spare loopback ports, for tests
-that stop a dependency and watch the API degrade."""
+that stop a dependency and watch the API degrade, and a local SMTP server
+that keeps the messages it receives."""
 
+import email
+import email.policy
 import shutil
 import socket
 import subprocess
 import time
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
 
 from pravis_api.core.config import AZURITE_CONNECTION_STRING
 
@@ -77,3 +84,31 @@ def azurite_server(port: int | None = None) -> LocalServer:
 
 def azurite_connection_string(port: int) -> str:
     return AZURITE_CONNECTION_STRING.replace("127.0.0.1:10000", f"127.0.0.1:{port}")
+
+
+class SmtpSink:
+    """An aiosmtpd server on a spare loopback port that keeps every message."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    # aiosmtpd calls the handler's hooks by these names.
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(
+            envelope.content, policy=email.policy.default
+        )
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def messages_to(self, address: str) -> list[EmailMessage]:
+        return [message for message in self.messages if message["To"] == address]
+
+    def start(self) -> "SmtpSink":
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()

@@ -1,4 +1,4 @@
-"""The `pravis-api` command: serve, migrate, create-superuser."""
+"""The `pravis-api` command: serve, migrate, create-superuser, purge."""
 
 import argparse
 import asyncio
@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pravis_api.core.config import Settings
+from pravis_api.core.logging import configure_logging
 
 logger = logging.getLogger("pravis_api.cli")
 
@@ -182,6 +183,86 @@ def seed_demo(args: argparse.Namespace) -> None:
     )
 
 
+# Key of the PostgreSQL advisory lock that keeps two purges from running at
+# once: the first 8 bytes of SHA-256("pravis-api purge") as a signed integer.
+_PURGE_LOCK_KEY = 0x4D70FDDCE6AD1C65
+
+
+async def _purge(settings: Settings, retention_days: int, dry_run: bool) -> int:
+    from sqlalchemy import text
+
+    from pravis_api.db.engine import create_engine, create_session_factory
+    from pravis_api.services.retention import preview_purge, purge
+    from pravis_api.services.storage import BlobStore, create_blob_service
+
+    engine = create_engine(settings)
+    blobs = BlobStore(
+        create_blob_service(settings),
+        settings.azure_storage_container_name,
+        timeout=settings.blob_timeout_seconds,
+    )
+    lock = {"key": _PURGE_LOCK_KEY}
+    try:
+        async with engine.connect() as lock_connection:
+            locked = await lock_connection.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), lock
+            )
+            if not locked:
+                print("Another purge is running; nothing to do.")
+                return 0
+            try:
+                async with create_session_factory(engine)() as session:
+                    if dry_run:
+                        preview = await preview_purge(session, retention_days)
+                    else:
+                        report = await purge(session, blobs, retention_days)
+            finally:
+                await lock_connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), lock
+                )
+    finally:
+        await blobs.close()
+        await engine.dispose()
+
+    if dry_run:
+        print(
+            f"Would purge data older than {preview.cutoff:%Y-%m-%d %H:%M} UTC: "
+            f"{preview.recordings} recordings and "
+            f"{preview.anonymous_interactions} anonymous interactions, and "
+            f"retry {preview.queued_blobs} queued blob deletions."
+        )
+        return 0
+    print(
+        f"Purged data older than {report.cutoff:%Y-%m-%d %H:%M} UTC: "
+        f"{report.recordings_deleted} recordings, "
+        f"{report.anonymous_interactions_deleted} anonymous interactions, "
+        f"{report.queued_blobs_deleted} queued blobs, "
+        f"{report.expired_tokens_deleted} expired tokens."
+    )
+    if report.blobs_failed:
+        print(
+            f"{report.blobs_failed} blobs could not be deleted (see the log); "
+            "the next run retries them.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def purge_command(args: argparse.Namespace) -> None:
+    settings = _load_settings()
+    configure_logging(settings.log_level, json_lines=not settings.is_development)
+    retention_days = args.retention_days or settings.voice_retention_days
+    sys.exit(asyncio.run(_purge(settings, retention_days, args.dry_run)))
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pravis-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -231,6 +312,28 @@ def build_parser() -> argparse.ArgumentParser:
         "exist, and write the store policies. Products added by the shop are kept.",
     )
     seed_parser.set_defaults(handler=seed_demo)
+
+    purge_parser = commands.add_parser(
+        "purge",
+        help="delete recordings and anonymous interactions past retention",
+        description="Delete recordings older than VOICE_RETENTION_DAYS, and the "
+        "interactions of anonymous shoppers as old; signed-in shoppers keep the "
+        "text of theirs. Also retries blob deletions that failed and deletes "
+        "expired tokens. Meant to run daily from a scheduler; exits 1 when a "
+        "blob could not be deleted.",
+    )
+    purge_parser.add_argument(
+        "--retention-days",
+        type=_positive_int,
+        default=None,
+        help="days to keep (default VOICE_RETENTION_DAYS)",
+    )
+    purge_parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only count what would be purged",
+    )
+    purge_parser.set_defaults(handler=purge_command)
     return parser
 
 

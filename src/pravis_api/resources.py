@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
 from pravis_api.db.engine import create_engine, create_session_factory
+from pravis_api.services.denylist import TokenDenylist
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore, create_blob_service
 
@@ -23,6 +24,7 @@ class Resources:
     redis: Redis
     blobs: BlobStore
     speech_pool: SpeechWorkerPool
+    denylist: TokenDenylist
 
     @classmethod
     async def open(cls, settings: Settings) -> "Resources":
@@ -52,6 +54,7 @@ class Resources:
             redis,
             blobs,
             speech_pool,
+            TokenDenylist(redis),
         )
         try:
             await blobs.ensure_container()

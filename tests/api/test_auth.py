@@ -116,8 +116,13 @@ async def test_login_returns_bearer_token(
         settings.secret_key.get_secret_value(),
         algorithms=["HS256"],
     )
-    assert set(claims) == {"sub", "iat", "exp", "jti"}
+    assert set(claims) == {"sub", "iat", "exp", "jti", "typ", "sid", "ver"}
+    assert claims["typ"] == "access"
+    assert claims["ver"] == 0
     assert claims["exp"] - claims["iat"] == settings.access_token_expire_minutes * 60
+    assert body["refresh_expires_in"] == settings.refresh_token_expire_days * 86400
+    assert len(body["refresh_token"]) >= 43
+    assert body["refresh_token"].count(".") == 0
 
 
 async def test_login_failures_share_message(client: httpx.AsyncClient) -> None:
@@ -186,6 +191,9 @@ def _claims(subject: str, **changes: object) -> dict[str, object]:
         "iat": now,
         "exp": now + 300,
         "jti": uuid.uuid4().hex,
+        "typ": "access",
+        "sid": uuid.uuid4().hex,
+        "ver": 0,
     }
     claims.update(changes)
     return {key: value for key, value in claims.items() if value is not None}
@@ -217,6 +225,14 @@ async def test_me_rejects_bad_tokens(
         "HS512": jwt.encode(_claims(subject), key, algorithm="HS512"),
         "no exp": jwt.encode(_claims(subject, exp=None), key),
         "no jti": jwt.encode(_claims(subject, jti=None), key),
+        "no typ": jwt.encode(_claims(subject, typ=None), key),
+        "typ refresh": jwt.encode(_claims(subject, typ="refresh"), key),
+        "no sid": jwt.encode(_claims(subject, sid=None), key),
+        "sid not a string": jwt.encode(_claims(subject, sid=7), key),
+        "no ver": jwt.encode(_claims(subject, ver=None), key),
+        "ver not an integer": jwt.encode(_claims(subject, ver="0"), key),
+        "ver true": jwt.encode(_claims(subject, ver=True), key),
+        "older ver": jwt.encode(_claims(subject, ver=-1), key),
         "sub not a uuid": jwt.encode(_claims("admin"), key),
         "exp past year 9999": jwt.encode(_claims(subject, exp=10**20), key),
         "exp out of range for the OS": jwt.encode(_claims(subject, exp=10**18), key),
@@ -224,6 +240,13 @@ async def test_me_rejects_bad_tokens(
         "unknown user": jwt.encode(_claims(str(uuid.uuid4())), key),
         "garbage": "not.a.token",
     }
+    # The helper's claims themselves are accepted: each case differs in one way.
+    control = jwt.encode(_claims(subject), key)
+    response = await client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {control}"}
+    )
+    assert response.status_code == 200
+
     for name, token in bad_tokens.items():
         response = await client.get(
             "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}
@@ -246,11 +269,20 @@ async def test_me_rejects_token_of_deactivated_user(
 
 async def test_token_helper_round_trip(settings: Settings) -> None:
     key = settings.secret_key.get_secret_value()
-    token = create_access_token("subject", secret_key=key, expires_minutes=1)
+    token = create_access_token(
+        "subject",
+        secret_key=key,
+        expires_minutes=1,
+        session_id="session",
+        token_version=3,
+    )
     claims = decode_access_token(token.token, secret_key=key)
     assert token.expires_in == 60
     assert claims.subject == "subject"
     assert claims.jti == token.jti
+    assert claims.session_id == "session"
+    assert claims.token_version == 3
+    assert claims.expires_at == token.expires_at
     assert (claims.expires_at - claims.issued_at).total_seconds() == 60
 
 

@@ -101,6 +101,7 @@ async def test_ready_degraded_when_blob_storage_stops(database: str) -> None:
                 files={
                     "audio": ("goforward.wav", (DATA / "goforward.wav").read_bytes())
                 },
+                data={"store_recording": "true"},
             )
             assert response.status_code == 200, response.text
             reply = response.json()

@@ -155,3 +155,32 @@ def test_settings_secrets_hidden_from_logs() -> None:
 def test_settings_container_name_validated() -> None:
     with pytest.raises(ValidationError, match="azure_storage_container_name"):
         settings(azure_storage_container_name="Recordings_2026")
+
+
+def test_settings_account_defaults() -> None:
+    config = settings()
+    assert config.refresh_token_expire_days == 14
+    assert config.password_reset_token_expire_minutes == 30
+    assert config.voice_store_recordings_default is False
+    assert config.voice_retention_days == 90
+    assert config.smtp_security == "none"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://shop.example.com/reset", "/reset-password", "https://shop/r?x=1"],
+)
+def test_settings_password_reset_url_validated(url: str) -> None:
+    with pytest.raises(ValidationError, match="PASSWORD_RESET_URL"):
+        settings(password_reset_url=url)
+
+
+@pytest.mark.parametrize("sender", ["", "Pravis Boutique", "no-reply"])
+def test_settings_smtp_sender_validated(sender: str) -> None:
+    with pytest.raises(ValidationError, match="SMTP_SENDER"):
+        settings(smtp_sender=sender)
+
+
+def test_settings_smtp_password_hidden_from_logs() -> None:
+    config = settings(smtp_password="mail-secret-1234")
+    assert "mail-secret-1234" not in repr(config) + str(config.summary_for_logs())

@@ -38,7 +38,14 @@ async def test_migrations_up_check_down(empty_database: str) -> None:
         async with engine.connect() as connection:
             assert await connection.run_sync(_schema_differences) == []
             tables = await connection.run_sync(_tables)
-            assert {"users", "voice_interactions"} <= tables
+            assert {
+                "users",
+                "voice_interactions",
+                "refresh_tokens",
+                "password_reset_tokens",
+                "blob_deletions",
+                "interaction_feedback",
+            } <= tables
             column_types = (
                 await connection.execute(
                     text(

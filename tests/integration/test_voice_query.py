@@ -61,7 +61,11 @@ async def test_voice_query_real_recording(
     audio_format: str,
 ) -> None:
     response = await post_audio(
-        client, data, filename=filename, content_type=content_type
+        client,
+        data,
+        filename=filename,
+        content_type=content_type,
+        store_recording="true",
     )
     assert response.status_code == 200, response.text
     reply = response.json()

@@ -62,7 +62,12 @@ async def test_failed_save_deletes_recording(
             service = voice_service(session, resources, blobs)
             with pytest.raises(ProgrammingError):
                 await service.answer_recording(
-                    RECORDING, Shopper(user_id=None, session_id="orphan-check-0001")
+                    RECORDING,
+                    Shopper(
+                        user_id=None,
+                        session_id="orphan-check-0001",
+                        store_recording=True,
+                    ),
                 )
     finally:
         await engine.dispose()
@@ -81,7 +86,12 @@ async def test_deleted_account_is_401_without_orphan(
 
     with pytest.raises(AuthenticationError):
         await service.answer_recording(
-            RECORDING, Shopper(user_id=uuid.uuid4(), session_id="deleted-user-0001")
+            RECORDING,
+            Shopper(
+                user_id=uuid.uuid4(),
+                session_id="deleted-user-0001",
+                store_recording=True,
+            ),
         )
 
     assert len(blobs.uploaded) == 1

@@ -4,28 +4,28 @@ Every dependency is `async def`, even those that do not await: FastAPI runs
 a plain `def` dependency in a worker thread, a thread hand-off per request.
 """
 
-import logging
-import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from redis.asyncio import Redis
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
 from pravis_api.core.errors import AuthenticationError, PermissionDeniedError
-from pravis_api.core.security import InvalidTokenError, decode_access_token
 from pravis_api.models.user import User
-from pravis_api.repositories.users import get_user
 from pravis_api.resources import Resources
+from pravis_api.services.accounts import AccountService
 from pravis_api.services.assistant import Assistant
+from pravis_api.services.history import HistoryService
+from pravis_api.services.mail import Mailer
+from pravis_api.services.password_reset import PasswordResetService
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore
+from pravis_api.services.tokens import Authenticated, TokenService
 from pravis_api.services.voice import VoiceService
-
-logger = logging.getLogger(__name__)
 
 TOKEN_URL = "/api/v1/auth/login"  # noqa: S105 (a URL, not a secret)
 
@@ -58,6 +58,32 @@ async def get_read_session(
         yield session
 
 
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Pagination:
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+async def get_pagination(
+    page: Annotated[
+        int, Query(ge=1, le=100_000, description="1 for the first page")
+    ] = 1,
+    page_size: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")
+    ] = DEFAULT_PAGE_SIZE,
+) -> Pagination:
+    return Pagination(page=page, page_size=page_size)
+
+
+PaginationDep = Annotated[Pagination, Depends(get_pagination)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
@@ -102,67 +128,102 @@ async def get_voice_service(
 VoiceServiceDep = Annotated[VoiceService, Depends(get_voice_service)]
 
 
-async def _user_from_token(
-    request: Request, token: str, session: AsyncSession, settings: Settings
-) -> User:
-    try:
-        claims = decode_access_token(
-            token, secret_key=settings.secret_key.get_secret_value()
-        )
-        user_id = uuid.UUID(claims.subject)
-    except (InvalidTokenError, ValueError) as exc:
-        logger.info("auth.token_rejected", extra={"reason": str(exc)})
-        raise AuthenticationError(
-            "The access token is invalid or has expired."
-        ) from exc
-
-    user = await get_user(session, user_id)
-    # End the read's transaction now: a voice request goes on to wait for
-    # transcription, and must not hold a pooled connection idle meanwhile.
-    await session.commit()
-    if user is None or not user.is_active:
-        raise AuthenticationError(
-            "The access token's account does not exist or is inactive."
-        )
-    request.scope.setdefault("state", {})["user_id"] = str(user.id)
-    return user
+async def get_token_service(
+    session: SessionDep, resources: ResourcesDep, settings: SettingsDep
+) -> TokenService:
+    return TokenService(session, resources.denylist, settings)
 
 
-async def get_current_user(
+TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
+
+
+async def get_mailer(settings: SettingsDep) -> Mailer:
+    return Mailer(settings)
+
+
+async def get_password_reset_service(
+    session: SessionDep, tokens: TokenServiceDep, settings: SettingsDep
+) -> PasswordResetService:
+    return PasswordResetService(session, tokens, settings)
+
+
+async def get_account_service(
+    session: SessionDep, tokens: TokenServiceDep, resources: ResourcesDep
+) -> AccountService:
+    return AccountService(session, tokens, resources.blobs)
+
+
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+
+
+async def get_history_service(
+    session: SessionDep, resources: ResourcesDep, settings: SettingsDep
+) -> HistoryService:
+    return HistoryService(
+        session, resources.blobs, link_minutes=settings.recording_link_expire_minutes
+    )
+
+
+HistoryServiceDep = Annotated[HistoryService, Depends(get_history_service)]
+MailerDep = Annotated[Mailer, Depends(get_mailer)]
+PasswordResetServiceDep = Annotated[
+    PasswordResetService, Depends(get_password_reset_service)
+]
+
+
+async def _authenticate(
+    request: Request, token: str, tokens: TokenService
+) -> Authenticated:
+    authenticated = await tokens.authenticate(token)
+    request.scope.setdefault("state", {})["user_id"] = str(authenticated.user.id)
+    return authenticated
+
+
+async def get_authenticated(
     request: Request,
     token: Annotated[str | None, Depends(_bearer_token)],
-    session: SessionDep,
-    settings: SettingsDep,
-) -> User:
+    tokens: TokenServiceDep,
+) -> Authenticated:
     if not token:
         raise AuthenticationError("Sign in first: send an Authorization: Bearer token.")
-    return await _user_from_token(request, token, session, settings)
+    return await _authenticate(request, token, tokens)
+
+
+AuthenticatedDep = Annotated[Authenticated, Depends(get_authenticated)]
+
+
+async def get_current_user(authenticated: AuthenticatedDep) -> User:
+    return authenticated.user
 
 
 async def get_optional_user(
     request: Request,
     token: Annotated[str | None, Depends(_bearer_token)],
     session: ReadSessionDep,
+    resources: ResourcesDep,
     settings: SettingsDep,
 ) -> User | None:
     """Anonymous callers get None; a token that is sent must be valid.
 
-    The user is read in the autocommit session, as routes that accept
+    The user is read in the autocommit session, because routes that accept
     anonymous callers read it and do not change it.
     """
     if not token:
         return None
-    return await _user_from_token(request, token, session, settings)
+    tokens = TokenService(session, resources.denylist, settings)
+    return (await _authenticate(request, token, tokens)).user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-async def get_admin_user(user: CurrentUser) -> User:
+async def get_current_admin(user: CurrentUser) -> User:
     if not user.is_admin:
-        raise PermissionDeniedError("This action needs an admin account.")
+        raise PermissionDeniedError(
+            "This route is for admins only, and the signed-in account is not an admin."
+        )
     return user
 
 
-AdminUser = Annotated[User, Depends(get_admin_user)]
+AdminUser = Annotated[User, Depends(get_current_admin)]

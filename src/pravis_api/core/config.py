@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from email.utils import parseaddr
 from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -68,6 +69,25 @@ class Settings(BaseSettings):
         default_factory=lambda: SecretStr(secrets.token_urlsafe(48))
     )
     access_token_expire_minutes: int = Field(default=30, ge=1, le=60 * 24)
+    # A refresh token is replaced by a new one on every use; each new one
+    # gets the full lifetime again.
+    refresh_token_expire_days: int = Field(default=14, ge=1, le=365)
+    password_reset_token_expire_minutes: int = Field(default=30, ge=5, le=60 * 24)
+    # The frontend page where the shopper enters a new password. The reset e-mail
+    # links to it with the token appended as `?token=...`.
+    password_reset_url: str = "http://localhost:3000/reset-password"  # noqa: S105
+
+    # Outgoing mail (password reset). The default suits a local test server
+    # such as `python -m aiosmtpd -n -l 127.0.0.1:1025`.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_sender: str = "Pravis Boutique <no-reply@pravis.example>"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # none: plain SMTP; starttls: upgrade after connecting (port 587);
+    # tls: TLS from the first byte (port 465).
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
     frontend_url: str = "http://localhost:3000"
 
@@ -108,6 +128,14 @@ class Settings(BaseSettings):
     # with 503; counted over the whole pool, not per worker.
     speech_queue_limit: int = Field(default=8, ge=0)
     speech_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Whether a recording is stored when the shopper made no choice: neither
+    # the request's `store_recording` field nor the account's preference.
+    voice_store_recordings_default: bool = False
+    # Recordings, and interactions of anonymous shoppers, older than this are
+    # removed by `pravis-api purge`.
+    voice_retention_days: int = Field(default=90, ge=1, le=3650)
+    # Lifetime of the read-only Blob Storage links to a recording.
+    recording_link_expire_minutes: int = Field(default=5, ge=1, le=60)
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -129,6 +157,28 @@ class Settings(BaseSettings):
             raise ValueError(
                 "REDIS_URL must start with redis://, rediss:// or unix://, "
                 "for example redis://localhost:6379/0"
+            )
+        return value
+
+    @field_validator("password_reset_url")
+    @classmethod
+    def _check_password_reset_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError(
+                "PASSWORD_RESET_URL must be an http:// or https:// URL without a "
+                "query, for example https://shop.example.com/reset-password"
+            )
+        return value
+
+    @field_validator("smtp_sender")
+    @classmethod
+    def _check_smtp_sender(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address:
+            raise ValueError(
+                "SMTP_SENDER must be an e-mail address, optionally with a name, "
+                "for example Pravis Boutique <no-reply@shop.example.com>"
             )
         return value
 
@@ -220,6 +270,9 @@ class Settings(BaseSettings):
             "voice_max_upload_bytes": self.voice_max_upload_bytes,
             "voice_max_audio_seconds": self.voice_max_audio_seconds,
             "app_insights": self.azure_app_insights_key is not None,
+            "smtp": f"{self.smtp_host}:{self.smtp_port} ({self.smtp_security})",
+            "voice_store_recordings_default": self.voice_store_recordings_default,
+            "voice_retention_days": self.voice_retention_days,
         }
 
 

@@ -1,5 +1,8 @@
-"""Password hashing (argon2id) and access tokens (JWT, HS256)."""
+"""Password hashing (argon2id), access tokens (JWT, HS256), and the opaque
+tokens used for refresh and password reset."""
 
+import hashlib
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,7 +13,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 JWT_ALGORITHM = "HS256"
-_REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
+# The `typ` claim of access tokens. Refresh tokens are not JWTs at all, so
+# neither kind of token can be used in place of the other.
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
+_REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "typ", "sid", "ver"]
 # Tolerated clock difference between API instances: PyJWT rejects a token
 # whose `iat` lies in the future, and `iat` has whole seconds.
 _CLOCK_SKEW_SECONDS = 10
@@ -65,6 +71,7 @@ class AccessToken:
     token: str
     expires_in: int  # seconds
     jti: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,10 @@ class TokenClaims:
     jti: str
     issued_at: datetime
     expires_at: datetime
+    # The login session (refresh token family) the token was issued in.
+    session_id: str
+    # The user's token version at issue; raising it revokes older tokens.
+    token_version: int
 
 
 class InvalidTokenError(Exception):
@@ -80,18 +91,33 @@ class InvalidTokenError(Exception):
 
 
 def create_access_token(
-    subject: str, *, secret_key: str, expires_minutes: int
+    subject: str,
+    *,
+    secret_key: str,
+    expires_minutes: int,
+    session_id: str,
+    token_version: int,
 ) -> AccessToken:
     now = datetime.now(UTC)
     jti = uuid.uuid4().hex
+    expires_at = now + timedelta(minutes=expires_minutes)
     claims = {
         "sub": subject,
         "iat": now,
-        "exp": now + timedelta(minutes=expires_minutes),
+        "exp": expires_at,
         "jti": jti,
+        "typ": ACCESS_TOKEN_TYPE,
+        "sid": session_id,
+        "ver": token_version,
     }
     token = jwt.encode(claims, secret_key, algorithm=JWT_ALGORITHM)
-    return AccessToken(token=token, expires_in=expires_minutes * 60, jti=jti)
+    return AccessToken(
+        token=token,
+        expires_in=expires_minutes * 60,
+        jti=jti,
+        # JWT timestamps have whole seconds.
+        expires_at=expires_at.replace(microsecond=0),
+    )
 
 
 def decode_access_token(token: str, *, secret_key: str) -> TokenClaims:
@@ -111,9 +137,15 @@ def decode_access_token(token: str, *, secret_key: str) -> TokenClaims:
     except jwt.PyJWTError as exc:
         raise InvalidTokenError(str(exc)) from exc
 
-    subject, jti = claims["sub"], claims["jti"]
-    if not isinstance(subject, str) or not isinstance(jti, str):
-        raise InvalidTokenError("sub and jti must be strings")
+    if claims["typ"] != ACCESS_TOKEN_TYPE:
+        raise InvalidTokenError(f"typ must be {ACCESS_TOKEN_TYPE!r}")
+    subject, jti, session_id = claims["sub"], claims["jti"], claims["sid"]
+    if not all(isinstance(value, str) for value in (subject, jti, session_id)):
+        raise InvalidTokenError("sub, jti and sid must be strings")
+    token_version = claims["ver"]
+    # bool is a subclass of int, and `true` is no version.
+    if not isinstance(token_version, int) or isinstance(token_version, bool):
+        raise InvalidTokenError("ver must be an integer")
     try:
         issued_at = datetime.fromtimestamp(claims["iat"], UTC)
         expires_at = datetime.fromtimestamp(claims["exp"], UTC)
@@ -121,5 +153,24 @@ def decode_access_token(token: str, *, secret_key: str) -> TokenClaims:
         # A signed token can still carry a timestamp past year 9999.
         raise InvalidTokenError("iat or exp is out of range") from exc
     return TokenClaims(
-        subject=subject, jti=jti, issued_at=issued_at, expires_at=expires_at
+        subject=subject,
+        jti=jti,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        session_id=session_id,
+        token_version=token_version,
     )
+
+
+def new_opaque_token() -> str:
+    """Generate a refresh or password reset token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_opaque_token(token: str) -> str:
+    """Return the SHA-256 hex digest under which an opaque token is stored.
+
+    A fast hash suffices: the tokens are random, so there is no dictionary
+    to try, and a stolen table of digests yields no usable token.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from pravis_api.models.base import timestamp_field
+from pravis_api.models.feedback import FeedbackPublic
 
 
 class VoiceInteraction(SQLModel, table=True):
@@ -53,3 +54,30 @@ class VoiceInteraction(SQLModel, table=True):
     stt_engine: str | None = Field(default=None, max_length=32)
     # Milliseconds per pipeline stage, e.g. {"decode": 4, "transcribe": 410}.
     timings_ms: dict[str, float] = Field(default_factory=dict, sa_type=JSONB)
+
+
+class VoiceInteractionPublic(SQLModel):
+    """An interaction as listed in its shopper's history."""
+
+    id: uuid.UUID
+    created_at: datetime
+    session_id: str
+    source: str
+    transcript: str
+    intent: str
+    entities: dict[str, Any]
+    reply: str
+    action: dict[str, Any] | None
+    success: bool
+    audio_format: str | None
+    audio_duration_s: float | None
+    # The API path that streams the stored recording; None when none is stored.
+    recording_url: str | None
+    feedback: FeedbackPublic | None
+
+
+class VoiceInteractionsPublic(SQLModel):
+    items: list[VoiceInteractionPublic]
+    total: int
+    page: int
+    page_size: int

@@ -6,9 +6,12 @@ callers log the failure and carry on without the blob.
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import ContentSettings
+from azure.storage.blob import BlobSasPermissions, ContentSettings, generate_blob_sas
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient, LinearRetry
 
 from pravis_api.core.config import Settings
@@ -39,6 +42,17 @@ def create_blob_service(settings: Settings) -> BlobServiceClient:
         connection_timeout=settings.blob_timeout_seconds,
         read_timeout=settings.blob_timeout_seconds,
     )
+
+
+class ReadLinkUnavailableError(Exception):
+    """The storage credential cannot sign links (it has no account key)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobDownload:
+    size: int
+    content_type: str | None
+    chunks: AsyncIterator[bytes]
 
 
 class BlobStore:
@@ -101,6 +115,40 @@ class BlobStore:
             )
         except ResourceNotFoundError:
             pass
+
+    async def download(self, name: str) -> BlobDownload:
+        """Start a download; raises ResourceNotFoundError for a missing blob,
+        and AzureError, OSError or TimeoutError when storage fails."""
+        downloader = await asyncio.wait_for(
+            self.container.download_blob(name), self.operation_timeout
+        )
+        return BlobDownload(
+            size=downloader.size,
+            content_type=downloader.properties.content_settings.content_type,
+            chunks=downloader.chunks(),
+        )
+
+    def read_link(self, name: str, expires_at: datetime) -> str:
+        """Sign a URL that lets anyone holding it read one blob until `expires_at`.
+
+        The SAS is signed locally with the account key from the connection
+        string, so no request is made. Raises ReadLinkUnavailableError when
+        the connection string has no account key (a SAS token instead).
+        """
+        account_key = getattr(self.service.credential, "account_key", None)
+        if not account_key:
+            raise ReadLinkUnavailableError(
+                "the storage connection string has no account key"
+            )
+        signature = generate_blob_sas(
+            account_name=self.service.account_name or "",
+            container_name=self.container_name,
+            blob_name=name,
+            account_key=account_key,
+            permission=BlobSasPermissions(read=True),
+            expiry=expires_at,
+        )
+        return f"{self.container.get_blob_client(name).url}?{signature}"
 
     async def close(self) -> None:
         await self.service.close()

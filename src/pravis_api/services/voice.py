@@ -55,6 +55,20 @@ class Shopper:
 
     user_id: uuid.UUID | None
     session_id: str
+    # Whether the shopper allows their recording to be kept.
+    store_recording: bool = False
+
+
+def recording_allowed(
+    request_choice: bool | None, account_choice: bool | None, default: bool
+) -> bool:
+    """Decide whether to keep a recording: the request's `store_recording`
+    field wins, then the account's preference, then the configured default."""
+    if request_choice is not None:
+        return request_choice
+    if account_choice is not None:
+        return account_choice
+    return default
 
 
 def _new_interaction(
@@ -119,7 +133,8 @@ class VoiceService:
         self.max_audio_seconds = max_audio_seconds
 
     async def answer_recording(self, data: bytes, shopper: Shopper) -> VoiceReply:
-        """Transcribe, understand, store the recording and the interaction.
+        """Transcribe, understand, store the recording (when the shopper
+        allows it) and the interaction.
 
         Bad audio raises before anything is stored. If the interaction row
         cannot be saved, the recording uploaded for it is deleted again.
@@ -152,9 +167,10 @@ class VoiceService:
         interaction.audio_duration_s = round(result.duration_s, 3)
         interaction.stt_engine = ENGINE_NAME
 
-        step = time.perf_counter()
-        interaction.recording_blob = await self._store_recording(interaction, data)
-        timings["store_recording"] = elapsed_ms(step)
+        if shopper.store_recording:
+            step = time.perf_counter()
+            interaction.recording_blob = await self._store_recording(interaction, data)
+            timings["store_recording"] = elapsed_ms(step)
 
         # The total covers everything up to the reply. It cannot include the
         # time to save the row that stores it.

@@ -1,6 +1,17 @@
 from fastapi import APIRouter
 
-from pravis_api.api.v1.endpoints import auth, products, store, voice
+from pravis_api.api.v1.endpoints import (
+    admin_users,
+    auth,
+    feedback,
+    history,
+    password_reset,
+    products,
+    recordings,
+    store,
+    users,
+    voice,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -11,7 +22,14 @@ UPLOAD_PATHS = (f"{API_PREFIX}/voice/query",)
 def build_api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(auth.router)
+    router.include_router(password_reset.router)
+    # /users/me before /users/{user_id}, which would otherwise match "me".
+    router.include_router(users.router)
+    router.include_router(admin_users.router)
     router.include_router(products.router)
     router.include_router(store.router)
     router.include_router(voice.router)
+    router.include_router(history.router)
+    router.include_router(recordings.router)
+    router.include_router(feedback.router)
     return router

@@ -1,4 +1,4 @@
-"""Registration, login and the signed-in user."""
+"""Registration, login, token refresh and logout, and the signed-in user."""
 
 import logging
 from typing import Annotated
@@ -7,21 +7,25 @@ from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.exc import IntegrityError
 
-from pravis_api.api.deps import CurrentUser, SessionDep, SettingsDep
+from pravis_api.api.deps import (
+    AuthenticatedDep,
+    CurrentUser,
+    SessionDep,
+    TokenServiceDep,
+)
 from pravis_api.core.errors import (
     AuthenticationError,
     ConflictError,
     PermissionDeniedError,
 )
 from pravis_api.core.security import (
-    create_access_token,
     hash_password,
     password_needs_rehash,
     verify_password,
 )
 from pravis_api.models.user import User, UserCreate, UserPublic
 from pravis_api.repositories.users import add_user, get_user_by_email
-from pravis_api.schemas.auth import Token
+from pravis_api.schemas.auth import RefreshRequest, Token
 from pravis_api.schemas.problem import problem_responses
 
 logger = logging.getLogger(__name__)
@@ -44,6 +48,7 @@ async def register(payload: UserCreate, session: SessionDep) -> User:
         email=payload.email,
         full_name=payload.full_name,
         hashed_password=await hash_password(payload.password),
+        store_recordings=payload.store_recordings,
     )
     try:
         await add_user(session, user)
@@ -65,9 +70,10 @@ def _email_taken(email: str) -> ConflictError:
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
-    settings: SettingsDep,
+    tokens: TokenServiceDep,
 ) -> Token:
-    """Exchange e-mail (as `username`) and password for a bearer token."""
+    """Exchange e-mail (as `username`) and password for an access token and a
+    refresh token."""
     user = await get_user_by_email(session, form.username)
     # The password is verified even for an unknown e-mail (against a dummy
     # hash), so response times do not reveal which e-mails have accounts.
@@ -79,19 +85,37 @@ async def login(
             "This account is deactivated. Contact the boutique."
         )
 
+    # The hash is upgraded when the argon2 parameters in use differ from
+    # the ones it was made with; it is committed with the new session.
     if password_needs_rehash(user.hashed_password):
         user.hashed_password = await hash_password(form.password)
         session.add(user)
-        await session.commit()
         logger.info("auth.password_rehashed", extra={"user_id": str(user.id)})
 
-    token = create_access_token(
-        str(user.id),
-        secret_key=settings.secret_key.get_secret_value(),
-        expires_minutes=settings.access_token_expire_minutes,
-    )
+    token = await tokens.start_session(user)
     logger.info("auth.logged_in", extra={"user_id": str(user.id)})
-    return Token(access_token=token.token, expires_in=token.expires_in)
+    return token
+
+
+@router.post(
+    "/refresh", response_model=Token, responses=problem_responses(401, 422, 503)
+)
+async def refresh(payload: RefreshRequest, tokens: TokenServiceDep) -> Token:
+    """Exchange a refresh token for a new pair. Each refresh token works once:
+    the access token issued with it is revoked, and a second use revokes
+    every token of the login session."""
+    return await tokens.refresh(payload.refresh_token)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 503),
+)
+async def logout(authenticated: AuthenticatedDep, tokens: TokenServiceDep) -> None:
+    """Revoke the access token sent and every token of its login session."""
+    await tokens.end_session(authenticated.claims)
+    logger.info("auth.logged_out", extra={"user_id": str(authenticated.user.id)})
 
 
 @router.get("/me", response_model=UserPublic, responses=problem_responses(401))

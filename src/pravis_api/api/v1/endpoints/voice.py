@@ -14,6 +14,7 @@ from pravis_api.services.voice import (
     AUDIO_FIELD,
     Shopper,
     UnsupportedAudioFormatError,
+    recording_allowed,
 )
 
 router = APIRouter(prefix="/voice", tags=["voice"])
@@ -82,6 +83,13 @@ async def voice_query(
             description="The anonymous shopper's session; issued when missing.",
         ),
     ] = None,
+    store_recording: Annotated[
+        bool | None,
+        Form(
+            description="Whether to keep the recording. When omitted, the "
+            "signed-in shopper's preference applies, else the boutique's default."
+        ),
+    ] = None,
 ) -> Response:
     """Transcribe a spoken request, reply to it and store the interaction."""
     # NOTE: the whole upload is received and parsed before a full speech
@@ -92,6 +100,11 @@ async def voice_query(
     shopper = Shopper(
         user_id=user.id if user else None,
         session_id=session_id or new_session_id(),
+        store_recording=recording_allowed(
+            store_recording,
+            user.store_recordings if user else None,
+            settings.voice_store_recordings_default,
+        ),
     )
     return _json(await service.answer_recording(data, shopper))
 
