@@ -10,6 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from pravis_api.core.config import Settings
 from pravis_api.db.engine import create_engine, create_session_factory
 from pravis_api.services.denylist import TokenDenylist
+from pravis_api.services.speech.cache import SpeechCache
+from pravis_api.services.speech.models import SpeechModels
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore, create_blob_service
 
@@ -23,7 +25,12 @@ class Resources:
     read_session_factory: async_sessionmaker[AsyncSession]
     redis: Redis
     blobs: BlobStore
+    # Assistant workers: the boutique model and speech synthesis.
     speech_pool: SpeechWorkerPool
+    # Dictation workers: the general model, for /voice/transcribe.
+    dictation_pool: SpeechWorkerPool
+    speech_models: SpeechModels
+    speech_cache: SpeechCache
     denylist: TokenDenylist
 
     @classmethod
@@ -31,6 +38,7 @@ class Resources:
         """Create every client. Only the speech workers must start: the
         database, Redis and Blob Storage may be down and come back later."""
         engine = create_engine(settings)
+        read_sessions = create_session_factory(engine, autocommit=True)
         redis = Redis.from_url(
             settings.redis_url.get_secret_value(),
             socket_timeout=settings.redis_timeout_seconds,
@@ -46,26 +54,46 @@ class Resources:
             workers=settings.speech_workers,
             queue_limit=settings.speech_queue_limit,
             timeout_seconds=settings.speech_timeout_seconds,
+            role="assistant",
+        )
+        dictation_pool = SpeechWorkerPool(
+            workers=settings.speech_dictation_workers,
+            queue_limit=settings.speech_queue_limit,
+            timeout_seconds=settings.speech_timeout_seconds,
+            role="dictation",
+        )
+        speech_models = SpeechModels(
+            read_sessions,
+            speech_pool,
+            settings.speech_model_dir,
+            refresh_seconds=settings.speech_model_refresh_seconds,
         )
         resources = cls(
             engine,
             create_session_factory(engine),
-            create_session_factory(engine, autocommit=True),
+            read_sessions,
             redis,
             blobs,
             speech_pool,
+            dictation_pool,
+            speech_models,
+            SpeechCache(redis, blobs, settings),
             TokenDenylist(redis),
         )
         try:
             await blobs.ensure_container()
             await speech_pool.start()
+            await dictation_pool.start()
+            await speech_models.start()
         except BaseException:
             await resources.close()
             raise
         return resources
 
     async def close(self) -> None:
+        await self.speech_models.close()
         await self.speech_pool.close()
+        await self.dictation_pool.close()
         await self.blobs.close()
         await self.redis.aclose()
         await self.engine.dispose()

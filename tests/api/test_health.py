@@ -45,6 +45,7 @@ async def test_ready_with_everything_up(client: httpx.AsyncClient) -> None:
         "redis",
         "blob_storage",
         "speech_workers",
+        "dictation_workers",
     }
     for name, check in body["checks"].items():
         assert check["status"] == "up", name

@@ -12,6 +12,7 @@ from pravis_api.core.config import Settings
 from pravis_api.core.errors import AuthenticationError
 from pravis_api.resources import Resources
 from pravis_api.services.assistant import Assistant
+from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.storage import BlobStore
 from pravis_api.services.voice import Shopper, VoiceService
 from tests.conftest import DATA, create_database, drop_database, migrate
@@ -36,8 +37,18 @@ def voice_service(
     session: AsyncSession, resources: Resources, blobs: BlobStore
 ) -> VoiceService:
     assistant = Assistant(session, currency="USD", max_products=5)
+    speech = SpeechService(
+        resources.speech_pool, resources.speech_cache, words_per_minute=165
+    )
     return VoiceService(
-        session, resources.speech_pool, blobs, assistant, max_audio_seconds=30
+        session,
+        resources.speech_pool,
+        blobs,
+        assistant,
+        speech_models=resources.speech_models,
+        speech=speech,
+        max_audio_seconds=30,
+        min_word_confidence=0.3,
     )
 
 

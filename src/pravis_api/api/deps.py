@@ -22,6 +22,7 @@ from pravis_api.services.assistant import Assistant
 from pravis_api.services.history import HistoryService
 from pravis_api.services.mail import Mailer
 from pravis_api.services.password_reset import PasswordResetService
+from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore
 from pravis_api.services.tokens import Authenticated, TokenService
@@ -107,6 +108,23 @@ BlobDep = Annotated[BlobStore, Depends(get_blobs)]
 SpeechPoolDep = Annotated[SpeechWorkerPool, Depends(get_speech_pool)]
 
 
+def speech_service(resources: Resources, settings: Settings) -> SpeechService:
+    return SpeechService(
+        resources.speech_pool,
+        resources.speech_cache,
+        words_per_minute=settings.tts_words_per_minute,
+    )
+
+
+async def get_speech_service(
+    resources: ResourcesDep, settings: SettingsDep
+) -> SpeechService:
+    return speech_service(resources, settings)
+
+
+SpeechServiceDep = Annotated[SpeechService, Depends(get_speech_service)]
+
+
 async def get_voice_service(
     session: ReadSessionDep, resources: ResourcesDep, settings: SettingsDep
 ) -> VoiceService:
@@ -121,7 +139,10 @@ async def get_voice_service(
         resources.speech_pool,
         resources.blobs,
         assistant,
+        speech_models=resources.speech_models,
+        speech=speech_service(resources, settings),
         max_audio_seconds=settings.voice_max_audio_seconds,
+        min_word_confidence=settings.speech_min_word_confidence,
     )
 
 

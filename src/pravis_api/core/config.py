@@ -2,8 +2,10 @@
 
 import os
 import secrets
+import tempfile
 from email.utils import parseaddr
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -128,6 +130,25 @@ class Settings(BaseSettings):
     # with 503; counted over the whole pool, not per worker.
     speech_queue_limit: int = Field(default=8, ge=0)
     speech_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Processes for /voice/transcribe, each with the general model (about
+    # 100 MB); the assistant's workers use the small boutique model.
+    speech_dictation_workers: int = Field(default=1, ge=1)
+    # Where boutique language models are written; processes share builds.
+    speech_model_dir: Path = Field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "pravis-api-speech-models"
+    )
+    # Seconds between checks of the catalogue for changes to the model.
+    speech_model_refresh_seconds: float = Field(default=60.0, gt=0)
+    # Recognised words below this posterior probability (0 to 1) are left
+    # out of what the assistant reads, so unsure words trigger no action.
+    speech_min_word_confidence: float = Field(default=0.3, ge=0, le=1)
+    # Speech synthesis: the default voice id (see GET /voice/voices) and pace.
+    tts_default_voice: str = "en-us-f"
+    tts_words_per_minute: int = Field(default=165, ge=80, le=400)
+    # Synthesised speech is kept in Blob Storage, and in Redis for this long
+    # when no larger than speech_cache_redis_max_bytes.
+    speech_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    speech_cache_redis_max_bytes: int = Field(default=256 * 1024, ge=0)
     # Whether a recording is stored when the shopper made no choice: neither
     # the request's `store_recording` field nor the account's preference.
     voice_store_recordings_default: bool = False
@@ -267,6 +288,7 @@ class Settings(BaseSettings):
             "cors_origins": self.cors_origins,
             "speech_workers": self.speech_workers,
             "speech_queue_limit": self.speech_queue_limit,
+            "speech_dictation_workers": self.speech_dictation_workers,
             "voice_max_upload_bytes": self.voice_max_upload_bytes,
             "voice_max_audio_seconds": self.voice_max_audio_seconds,
             "app_insights": self.azure_app_insights_key is not None,

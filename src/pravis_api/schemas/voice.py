@@ -10,6 +10,8 @@ from pravis_api.core.text import has_control_characters, has_words
 # Issued ids are 22 characters; a client-chosen id must be as hard to guess.
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 
+SpeechFormat = Literal["ogg", "mp3", "wav"]
+
 Intent = Literal[
     "greeting",
     "help",
@@ -108,6 +110,13 @@ class TextCommand(BaseModel):
         pattern=SESSION_ID_PATTERN,
         description="The anonymous shopper's session; issued when missing.",
     )
+    speak: bool = Field(default=False, description="Also return the reply as speech.")
+    voice: str | None = Field(
+        default=None, description="Voice id from GET /voice/voices."
+    )
+    format: SpeechFormat = Field(
+        default="ogg", description="Audio format of the speech."
+    )
 
     @field_validator("text")
     @classmethod
@@ -117,3 +126,35 @@ class TextCommand(BaseModel):
         if has_control_characters(value, allowed="\t\n\r"):
             raise ValueError("must not contain control characters")
         return value
+
+
+class SpeechRequest(BaseModel):
+    """Text to speak. Its length limit is a setting, checked by the route."""
+
+    text: str = Field(min_length=1)
+    voice: str | None = Field(
+        default=None, description="Voice id from GET /voice/voices."
+    )
+    format: SpeechFormat = "ogg"
+
+    @field_validator("text")
+    @classmethod
+    def _check_text(cls, value: str) -> str:
+        if not has_words(value):
+            raise ValueError("must contain words, not only spaces or symbols")
+        if has_control_characters(value, allowed="\t\n\r"):
+            raise ValueError("must not contain control characters")
+        return value
+
+
+class VoicePublic(BaseModel):
+    id: str
+    name: str
+    language: str
+    gender: str
+
+
+class TranscriptionReply(BaseModel):
+    transcript: str
+    duration_s: float
+    engine: str

@@ -18,7 +18,8 @@ from typing import Any, Literal, TypeVar
 
 from pravis_api.core.errors import ServiceUnavailableError
 from pravis_api.services import speech_worker
-from pravis_api.services.speech_worker import Transcription
+from pravis_api.services.speech.language_model import CatalogueVocabulary, ModelFiles
+from pravis_api.services.speech_worker import Role, Transcription
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ T = TypeVar("T")
 WorkerState = Literal["up", "down"]
 
 MAX_RESTART_DELAY_SECONDS = 30.0
+MODEL_BUILD_TIMEOUT_SECONDS = 120.0
 
 
 class SpeechJobTimeoutError(Exception):
@@ -35,8 +37,14 @@ class SpeechJobTimeoutError(Exception):
 
 class SpeechWorkerPool:
     def __init__(
-        self, *, workers: int, queue_limit: int, timeout_seconds: float
+        self,
+        *,
+        workers: int,
+        queue_limit: int,
+        timeout_seconds: float,
+        role: Role = "assistant",
     ) -> None:
+        self.role = role
         self.workers = workers
         self.capacity = workers + queue_limit
         self.timeout_seconds = timeout_seconds
@@ -59,7 +67,7 @@ class SpeechWorkerPool:
             max_workers=self.workers,
             mp_context=context,
             initializer=speech_worker.initialize,
-            initargs=(context.Barrier(self.workers),),
+            initargs=(self.role, context.Barrier(self.workers)),
         )
         self._executor = executor
         self._ready = False
@@ -81,6 +89,7 @@ class SpeechWorkerPool:
         logger.info(
             "speech_pool.started",
             extra={
+                "role": self.role,
                 "workers": self.workers,
                 "pids": sorted(set(pids)),
                 "duration_ms": round((time.perf_counter() - started) * 1000),
@@ -120,10 +129,38 @@ class SpeechWorkerPool:
             return "down"
         return "up" if self._ready and self.worker_pids() else "down"
 
-    async def transcribe(self, data: bytes, *, max_seconds: float) -> Transcription:
-        return await self._run(speech_worker.transcribe_recording, data, max_seconds)
+    async def transcribe(
+        self, data: bytes, *, max_seconds: float, model: ModelFiles | None = None
+    ) -> Transcription:
+        """Transcribe with the given model, or the general model when None."""
+        return await self._run(
+            speech_worker.transcribe_recording, data, max_seconds, model
+        )
 
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+    async def synthesize(
+        self, text: str, *, voice: str, words_per_minute: int, audio_format: str
+    ) -> bytes:
+        return await self._run(
+            speech_worker.synthesize, text, voice, words_per_minute, audio_format
+        )
+
+    async def build_language_model(
+        self, vocabulary: CatalogueVocabulary, directory: str
+    ) -> ModelFiles:
+        # A build takes about a second, longer than a short job timeout.
+        return await self._run(
+            speech_worker.build_language_model,
+            vocabulary,
+            directory,
+            timeout_seconds=max(self.timeout_seconds, MODEL_BUILD_TIMEOUT_SECONDS),
+        )
+
+    async def _run(
+        self,
+        function: Callable[..., T],
+        *args: Any,
+        timeout_seconds: float | None = None,
+    ) -> T:
         if self.in_flight >= self.capacity:
             raise ServiceUnavailableError(
                 f"All {self.workers} speech workers are busy and "
@@ -148,7 +185,8 @@ class SpeechWorkerPool:
         future.add_done_callback(self._release_slot)
         try:
             return await asyncio.wait_for(
-                asyncio.wrap_future(future), timeout=self.timeout_seconds
+                asyncio.wrap_future(future),
+                timeout=timeout_seconds or self.timeout_seconds,
             )
         except TimeoutError as exc:
             raise SpeechJobTimeoutError from exc

@@ -1,45 +1,59 @@
 """Code that runs inside the speech worker processes.
 
-Each process keeps one PocketSphinx decoder, created by `initialize` when
-the process starts. PocketSphinx holds the GIL while it decodes, so it
-would stall the event loop from a thread; a separate process does not.
-Results cross the process boundary as plain dataclasses, not exceptions,
-because exceptions with extra attributes do not survive pickling.
+PocketSphinx holds the GIL while it decodes, so it would stall the event
+loop from a thread; a separate process does not. A worker keeps one
+decoder per model: the general dictation model in dictation workers, the
+boutique model (rebuilt when the catalogue changes) in assistant workers,
+which also synthesise speech with eSpeak NG. Results cross the process
+boundary as plain dataclasses, not exceptions, because exceptions with
+extra attributes do not survive pickling.
 """
 
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import Literal
 
 from pocketsphinx import Decoder
 
 from pravis_api.services.audio import AudioError, decode_to_pcm
+from pravis_api.services.speech.encoding import encode_speech
+from pravis_api.services.speech.espeak import espeak
+from pravis_api.services.speech.language_model import (
+    CatalogueVocabulary,
+    ModelFiles,
+    build_model,
+)
 
 logger = logging.getLogger(__name__)
 
+Role = Literal["assistant", "dictation"]
+GENERAL_MODEL = "general"
 ENGINE_NAME = "pocketsphinx"
 
-_decoder: Decoder | None = None
+# Decoders by model: "general", or a boutique model's version.
+_decoders: dict[str, Decoder] = {}
+# Tokens of the decoder output that are not words.
+_NON_WORDS = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]"})
 
 
-def initialize(ready: Barrier | None = None, ready_timeout: float = 120.0) -> None:
-    """Load the decoder with the general US English model shipped in the wheel.
+def initialize(
+    role: Role, ready: Barrier | None = None, ready_timeout: float = 120.0
+) -> None:
+    """Load what the worker's role needs before its first job.
 
-    With a barrier, wait until every worker of the pool has loaded its own,
-    so the pool is fully warm once its first job completes.
+    With a barrier, wait until every worker of the pool has loaded, so the
+    pool is fully warm once its first job completes.
     """
-    _load_decoder()
+    if role == "dictation":
+        _decoder_for(None)
+    else:
+        espeak.synthesize("ready", "en-us")  # loads the library and its voice data
     if ready is not None:
         ready.wait(ready_timeout)
-
-
-def _load_decoder() -> Decoder:
-    global _decoder
-    if _decoder is None:
-        _decoder = Decoder(loglevel="FATAL")
-    return _decoder
 
 
 def ping() -> int:
@@ -47,9 +61,33 @@ def ping() -> int:
     return os.getpid()
 
 
+def _decoder_for(model: ModelFiles | None) -> Decoder:
+    key = model.version if model is not None else GENERAL_MODEL
+    decoder = _decoders.get(key)
+    if decoder is None:
+        if model is None:
+            decoder = Decoder(loglevel="FATAL")
+        else:
+            decoder = Decoder(lm=model.lm_path, dict=model.dict_path, loglevel="FATAL")
+        # Keep one boutique model: an older version is never used again.
+        for stale in [name for name in _decoders if name not in (GENERAL_MODEL, key)]:
+            del _decoders[stale]
+        _decoders[key] = decoder
+    return decoder
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str
+    # Posterior probability of the word given the audio, 0 to 1.
+    confidence: float
+
+
 @dataclass(frozen=True, slots=True)
 class Transcription:
     transcript: str = ""
+    words: tuple[Word, ...] = field(default_factory=tuple)
+    model: str = GENERAL_MODEL
     audio_format: str | None = None
     duration_s: float = 0.0
     decode_ms: float = 0.0
@@ -58,8 +96,11 @@ class Transcription:
     error_message: str = ""
 
 
-def transcribe_recording(data: bytes, max_seconds: float) -> Transcription:
-    """Decode an uploaded recording and transcribe it."""
+def transcribe_recording(
+    data: bytes, max_seconds: float, model: ModelFiles | None = None
+) -> Transcription:
+    """Decode an uploaded recording and transcribe it with the given model
+    (the general model when None)."""
     started = time.perf_counter()
     try:
         audio = decode_to_pcm(data, max_seconds=max_seconds)
@@ -67,10 +108,12 @@ def transcribe_recording(data: bytes, max_seconds: float) -> Transcription:
         return Transcription(error_code=exc.code, error_message=exc.message)
     decoded = time.perf_counter()
 
-    transcript = transcribe_pcm(audio.pcm)
+    words = transcribe_pcm(audio.pcm, model)
     finished = time.perf_counter()
     return Transcription(
-        transcript=transcript,
+        transcript=" ".join(word.text for word in words),
+        words=words,
+        model=model.version if model is not None else GENERAL_MODEL,
         audio_format=audio.audio_format,
         duration_s=audio.duration_s,
         decode_ms=(decoded - started) * 1000,
@@ -78,10 +121,10 @@ def transcribe_recording(data: bytes, max_seconds: float) -> Transcription:
     )
 
 
-def transcribe_pcm(pcm: bytes) -> str:
-    decoder = _load_decoder()
+def transcribe_pcm(pcm: bytes, model: ModelFiles | None = None) -> tuple[Word, ...]:
+    decoder = _decoder_for(model)
     if not pcm:
-        return ""  # the decoder raises IndexError on an empty buffer
+        return ()  # the decoder raises IndexError on an empty buffer
 
     decoder.start_utt()
     try:
@@ -89,5 +132,23 @@ def transcribe_pcm(pcm: bytes) -> str:
     finally:
         # Without end_utt after an error the decoder refuses the next start_utt.
         decoder.end_utt()
-    hypothesis = decoder.hyp()
-    return hypothesis.hypstr.strip() if hypothesis is not None else ""
+    if decoder.hyp() is None:
+        return ()
+    return tuple(
+        # Alternative pronunciations come out as "the(2)".
+        Word(segment.word.split("(", 1)[0], round(segment.prob, 3))
+        for segment in decoder.seg()
+        if segment.word not in _NON_WORDS
+    )
+
+
+def synthesize(
+    text: str, voice: str, words_per_minute: int, audio_format: str
+) -> bytes:
+    """Speak the text with an eSpeak NG voice and encode it (wav, ogg or mp3)."""
+    pcm = espeak.synthesize(text, voice, words_per_minute)
+    return encode_speech(pcm, audio_format)
+
+
+def build_language_model(vocabulary: CatalogueVocabulary, directory: str) -> ModelFiles:
+    return build_model(vocabulary, Path(directory))

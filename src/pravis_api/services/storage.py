@@ -91,22 +91,28 @@ class BlobStore:
         """Raise if the container cannot be reached within the timeout."""
         await asyncio.wait_for(self.container.get_container_properties(), self.timeout)
 
-    async def upload(self, name: str, data: bytes, content_type: str) -> None:
-        """Upload a new blob; raises AzureError, OSError or TimeoutError on failure."""
+    async def upload(
+        self, name: str, data: bytes, content_type: str, *, overwrite: bool = False
+    ) -> None:
+        """Upload a blob; raises AzureError, OSError or TimeoutError on failure,
+        and ResourceExistsError when it exists and `overwrite` is False."""
         settings = ContentSettings(content_type=content_type)
-        try:
+
+        async def upload() -> None:
             await asyncio.wait_for(
-                self.container.upload_blob(name, data, content_settings=settings),
+                self.container.upload_blob(
+                    name, data, content_settings=settings, overwrite=overwrite
+                ),
                 self.operation_timeout,
             )
+
+        try:
+            await upload()
         except ResourceNotFoundError:
             # The container was deleted, or storage was down at start-up.
             if not await self.ensure_container():
                 raise
-            await asyncio.wait_for(
-                self.container.upload_blob(name, data, content_settings=settings),
-                self.operation_timeout,
-            )
+            await upload()
 
     async def delete(self, name: str) -> None:
         try:
@@ -126,6 +132,15 @@ class BlobStore:
             size=downloader.size,
             content_type=downloader.properties.content_settings.content_type,
             chunks=downloader.chunks(),
+        )
+
+    async def read(self, name: str) -> bytes:
+        """Download a small blob whole; raises as `download` does."""
+        downloader = await asyncio.wait_for(
+            self.container.download_blob(name), self.operation_timeout
+        )
+        return bytes(
+            await asyncio.wait_for(downloader.readall(), self.operation_timeout)
         )
 
     def read_link(self, name: str, expires_at: datetime) -> str:

@@ -22,8 +22,11 @@ from pravis_api.core.timing import elapsed_ms
 from pravis_api.models.base import utc_now
 from pravis_api.repositories.interactions import NewInteraction, add_interaction
 from pravis_api.repositories.products import CatalogueItem
-from pravis_api.schemas.voice import ProductSummary, VoiceReply
+from pravis_api.schemas.voice import ProductSummary, SpeechInfo, VoiceReply
 from pravis_api.services.assistant import Assistant, AssistantReply
+from pravis_api.services.speech.espeak import Voice
+from pravis_api.services.speech.models import SpeechModels
+from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.speech_pool import SpeechJobTimeoutError, SpeechWorkerPool
 from pravis_api.services.speech_worker import ENGINE_NAME, Transcription
 from pravis_api.services.storage import RECORDING_CONTENT_TYPES, BlobStore
@@ -103,7 +106,7 @@ def _summary(product: CatalogueItem) -> ProductSummary:
     )
 
 
-def _raise_for_audio_error(result: Transcription) -> None:
+def raise_for_audio_error(result: Transcription) -> None:
     if result.error_code is None:
         return
     error_class: type[AppError] = {
@@ -116,6 +119,14 @@ def _raise_for_audio_error(result: Transcription) -> None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SpeakRequest:
+    """The shopper asked for the reply as speech, in this voice and format."""
+
+    voice: Voice
+    audio_format: str
+
+
 class VoiceService:
     def __init__(
         self,
@@ -124,15 +135,23 @@ class VoiceService:
         blobs: BlobStore,
         assistant: Assistant,
         *,
+        speech_models: SpeechModels,
+        speech: SpeechService,
         max_audio_seconds: float,
+        min_word_confidence: float,
     ) -> None:
         self.session = session
         self.speech_pool = speech_pool
         self.blobs = blobs
         self.assistant = assistant
+        self.speech_models = speech_models
+        self.speech = speech
         self.max_audio_seconds = max_audio_seconds
+        self.min_word_confidence = min_word_confidence
 
-    async def answer_recording(self, data: bytes, shopper: Shopper) -> VoiceReply:
+    async def answer_recording(
+        self, data: bytes, shopper: Shopper, speak: SpeakRequest | None = None
+    ) -> VoiceReply:
         """Transcribe, understand, store the recording (when the shopper
         allows it) and the interaction.
 
@@ -140,9 +159,16 @@ class VoiceService:
         cannot be saved, the recording uploaded for it is deleted again.
         """
         started = time.perf_counter()
+        model = await self.speech_models.ensure()
+        if model is None:
+            raise ServiceUnavailableError(
+                "The speech recogniser's boutique model is not built yet, because "
+                "the catalogue could not be read. Retry in a few seconds.",
+                retry_after_seconds=5,
+            )
         try:
             result = await self.speech_pool.transcribe(
-                data, max_seconds=self.max_audio_seconds
+                data, max_seconds=self.max_audio_seconds, model=model
             )
         except SpeechJobTimeoutError as exc:
             raise SpeechTimedOutError(
@@ -151,7 +177,7 @@ class VoiceService:
                 "Retry shortly.",
                 retry_after_seconds=5,
             ) from exc
-        _raise_for_audio_error(result)
+        raise_for_audio_error(result)
         timings = {
             "decode": round(result.decode_ms, 1),
             "transcribe": round(result.transcribe_ms, 1),
@@ -159,7 +185,13 @@ class VoiceService:
         }
 
         step = time.perf_counter()
-        answer = await self.assistant.respond(result.transcript, shopper.session_id)
+        # Unsure words are left out, so a misheard word triggers no action.
+        heard = " ".join(
+            word.text
+            for word in result.words
+            if word.confidence >= self.min_word_confidence
+        )
+        answer = await self.assistant.respond(heard, shopper.session_id, spoken=True)
         timings["understand"] = elapsed_ms(step)
 
         interaction = _new_interaction(shopper, "audio", result.transcript, answer)
@@ -172,25 +204,48 @@ class VoiceService:
             interaction.recording_blob = await self._store_recording(interaction, data)
             timings["store_recording"] = elapsed_ms(step)
 
+        speech = await self._speak(answer.reply, speak, timings)
         # The total covers everything up to the reply. It cannot include the
         # time to save the row that stores it.
         timings["total"] = elapsed_ms(started)
-        return await self._save(interaction, timings, answer.products)
+        return await self._save(interaction, timings, answer.products, speech)
 
-    async def answer_text(self, text: str, shopper: Shopper) -> VoiceReply:
+    async def answer_text(
+        self, text: str, shopper: Shopper, speak: SpeakRequest | None = None
+    ) -> VoiceReply:
         """Understand a typed request and store the interaction."""
         started = time.perf_counter()
         answer = await self.assistant.respond(text, shopper.session_id)
         timings = {"understand": elapsed_ms(started)}
         interaction = _new_interaction(shopper, "text", text, answer)
+        speech = await self._speak(answer.reply, speak, timings)
         timings["total"] = elapsed_ms(started)
-        return await self._save(interaction, timings, answer.products)
+        return await self._save(interaction, timings, answer.products, speech)
+
+    async def _speak(
+        self, reply: str, speak: SpeakRequest | None, timings: dict[str, float]
+    ) -> SpeechInfo | None:
+        """Synthesise the reply when asked; on failure the reply goes out as text."""
+        if speak is None:
+            return None
+        step = time.perf_counter()
+        try:
+            speech = await self.speech.speak(reply, speak.voice, speak.audio_format)
+        except (ServiceUnavailableError, SpeechJobTimeoutError) as exc:
+            logger.warning("voice.speech_skipped", extra={"error": repr(exc)})
+            return None
+        finally:
+            timings["synthesise"] = elapsed_ms(step)
+        return SpeechInfo(
+            url=speech.url, format=speech.audio_format, cache=speech.cache
+        )
 
     async def _save(
         self,
         interaction: NewInteraction,
         timings: dict[str, float],
         products: list[CatalogueItem],
+        speech: SpeechInfo | None = None,
     ) -> VoiceReply:
         """Commit the interaction and return its reply.
 
@@ -208,6 +263,7 @@ class VoiceService:
                 "reply": interaction.reply,
                 "action": interaction.action,
                 "products": [_summary(product) for product in products],
+                "speech": speech,
                 "timings_ms": timings,
             }
         )

@@ -8,6 +8,7 @@ from pravis_api.api.v1.endpoints import (
     password_reset,
     products,
     recordings,
+    speech,
     store,
     users,
     voice,
@@ -16,7 +17,7 @@ from pravis_api.api.v1.endpoints import (
 API_PREFIX = "/api/v1"
 
 # Routes that take a recording; they get the upload size limit.
-UPLOAD_PATHS = (f"{API_PREFIX}/voice/query",)
+UPLOAD_PATHS = (f"{API_PREFIX}/voice/query", f"{API_PREFIX}/voice/transcribe")
 
 
 def build_api_router() -> APIRouter:
@@ -29,6 +30,7 @@ def build_api_router() -> APIRouter:
     router.include_router(products.router)
     router.include_router(store.router)
     router.include_router(voice.router)
+    router.include_router(speech.router)
     router.include_router(history.router)
     router.include_router(recordings.router)
     router.include_router(feedback.router)

@@ -51,9 +51,24 @@ class Assistant:
         self.currency = currency
         self.max_products = max_products
 
-    async def respond(self, text: str, session_id: str) -> AssistantReply:
-        """Understand one turn of the conversation and reply from the catalogue."""
+    async def respond(
+        self, text: str, session_id: str, *, spoken: bool = False
+    ) -> AssistantReply:
+        """Understand one turn of the conversation and reply from the catalogue.
+
+        With `spoken`, a search that names only free words and no category,
+        colour, fabric, size or price is treated as not understood: such
+        words are how speech about something else comes out of a recogniser
+        that knows the boutique's vocabulary.
+        """
         request = understand(text)
+        if (
+            spoken
+            and request.intent == "search"
+            and not request.names_products
+            and request.size is None
+        ):
+            request.intent = "fallback"
         intent = request.intent
         if intent == "search":
             return await self._search(

@@ -70,12 +70,17 @@ async def readiness(resources: ResourcesDep, response: Response) -> Readiness:
         if resources.speech_pool.state() != "up":
             raise DependencyDownError("no speech worker is running; restarting")
 
-    names = ("database", "redis", "blob_storage", "speech_workers")
+    async def dictation_workers() -> None:
+        if resources.dictation_pool.state() != "up":
+            raise DependencyDownError("no dictation worker is running; restarting")
+
+    names = ("database", "redis", "blob_storage", "speech_workers", "dictation_workers")
     results = await asyncio.gather(
         _timed(database),
         _timed(redis),
         _timed(resources.blobs.check),
         _timed(speech_workers),
+        _timed(dictation_workers),
     )
     checks = dict(zip(names, results, strict=True))
 

@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pravis_api.api.deps import AdminUser, ReadSessionDep, SessionDep, SettingsDep
+from pravis_api.api.deps import (
+    AdminUser,
+    ReadSessionDep,
+    ResourcesDep,
+    SessionDep,
+    SettingsDep,
+)
 from pravis_api.core.errors import FieldError, InvalidInputError, NotFoundError
 from pravis_api.core.money import to_minor
 from pravis_api.models.product import (
@@ -144,11 +150,16 @@ def _check_currency(currency: str | None, store_currency: str) -> None:
     responses=problem_responses(401, 403, 409, 422),
 )
 async def create_product(
-    payload: ProductCreate, session: SessionDep, settings: SettingsDep, admin: AdminUser
+    payload: ProductCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    resources: ResourcesDep,
+    admin: AdminUser,
 ) -> ProductPublic:
     """Add a product to the catalogue (admins only)."""
     _check_currency(payload.currency, settings.store_currency)
     product = await catalogue.create_product(session, payload)
+    resources.speech_models.invalidate()
     return ProductPublic.model_validate(product)
 
 
@@ -162,11 +173,13 @@ async def update_product(
     payload: ProductUpdate,
     session: SessionDep,
     settings: SettingsDep,
+    resources: ResourcesDep,
     admin: AdminUser,
 ) -> ProductPublic:
     """Change some fields of a product (admins only)."""
     _check_currency(payload.currency, settings.store_currency)
     product = await catalogue.update_product(session, product_id, payload)
+    resources.speech_models.invalidate()
     return ProductPublic.model_validate(product)
 
 
@@ -176,8 +189,12 @@ async def update_product(
     responses=problem_responses(401, 403, 404),
 )
 async def delete_product(
-    product_id: uuid.UUID, session: SessionDep, admin: AdminUser
+    product_id: uuid.UUID,
+    session: SessionDep,
+    resources: ResourcesDep,
+    admin: AdminUser,
 ) -> Response:
     """Remove a product from the catalogue (admins only)."""
     await catalogue.delete_product(session, product_id)
+    resources.speech_models.invalidate()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,16 +6,19 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from pravis_api.api.deps import OptionalUser, SettingsDep, VoiceServiceDep
-from pravis_api.core.errors import FieldError, InvalidInputError, PayloadTooLargeError
+from pravis_api.api.uploads import read_audio, require_audio
+from pravis_api.core.config import Settings
+from pravis_api.core.errors import FieldError, InvalidInputError
 from pravis_api.schemas.problem import problem_responses
-from pravis_api.schemas.voice import SESSION_ID_PATTERN, TextCommand, VoiceReply
-from pravis_api.services.audio import ACCEPTED_FORMATS_TEXT, is_accepted_content_type
-from pravis_api.services.voice import (
-    AUDIO_FIELD,
-    Shopper,
-    UnsupportedAudioFormatError,
-    recording_allowed,
+from pravis_api.schemas.voice import (
+    SESSION_ID_PATTERN,
+    SpeechFormat,
+    TextCommand,
+    VoiceReply,
 )
+from pravis_api.services.audio import ACCEPTED_FORMATS_TEXT
+from pravis_api.services.speech.synthesis import resolve_voice
+from pravis_api.services.voice import Shopper, SpeakRequest, recording_allowed
 
 router = APIRouter(prefix="/voice", tags=["voice"])
 
@@ -26,41 +29,16 @@ def _json(reply: VoiceReply) -> Response:
     return Response(reply.model_dump_json(), media_type="application/json")
 
 
+def _speak_request(
+    speak: bool, voice: str | None, audio_format: str, settings: Settings
+) -> SpeakRequest | None:
+    if not speak:
+        return None
+    return SpeakRequest(resolve_voice(voice, settings.tts_default_voice), audio_format)
+
+
 def new_session_id() -> str:
     return secrets.token_urlsafe(16)
-
-
-def _require_audio(upload: UploadFile | None) -> UploadFile:
-    if upload is None:
-        message = (
-            "No recording was sent. Send it as multipart/form-data with the "
-            f"file in the field '{AUDIO_FIELD}'."
-        )
-        raise InvalidInputError(message, errors=[FieldError(AUDIO_FIELD, "missing")])
-    if not is_accepted_content_type(upload.content_type):
-        message = (
-            f"The file in '{AUDIO_FIELD}' has content type {upload.content_type}, "
-            f"which is not accepted. Send {ACCEPTED_FORMATS_TEXT}."
-        )
-        raise UnsupportedAudioFormatError(
-            message, errors=[FieldError(AUDIO_FIELD, message)]
-        )
-    return upload
-
-
-async def _read_audio(upload: UploadFile, max_bytes: int) -> bytes:
-    # Read one byte past the limit to tell "exactly at" from "over".
-    data = await upload.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        message = (
-            f"The recording is larger than the limit of {max_bytes} bytes. "
-            "Send a shorter recording."
-        )
-        raise PayloadTooLargeError(message, errors=[FieldError(AUDIO_FIELD, message)])
-    if not data:
-        message = f"The file in '{AUDIO_FIELD}' is empty. Send the whole recording."
-        raise InvalidInputError(message, errors=[FieldError(AUDIO_FIELD, "empty file")])
-    return data
 
 
 @router.post(
@@ -90,12 +68,21 @@ async def voice_query(
             "signed-in shopper's preference applies, else the boutique's default."
         ),
     ] = None,
+    speak: Annotated[
+        bool, Form(description="Also return the reply as speech.")
+    ] = False,
+    voice: Annotated[
+        str | None, Form(description="Voice id from GET /voice/voices.")
+    ] = None,
+    format: Annotated[
+        SpeechFormat, Form(description="Audio format of the speech.")
+    ] = "ogg",
 ) -> Response:
     """Transcribe a spoken request, reply to it and store the interaction."""
     # NOTE: the whole upload is received and parsed before a full speech
     # pool turns the request away with 503.
-    upload = _require_audio(audio)
-    data = await _read_audio(upload, settings.voice_max_upload_bytes)
+    upload = require_audio(audio)
+    data = await read_audio(upload, settings.voice_max_upload_bytes)
 
     shopper = Shopper(
         user_id=user.id if user else None,
@@ -106,7 +93,8 @@ async def voice_query(
             settings.voice_store_recordings_default,
         ),
     )
-    return _json(await service.answer_recording(data, shopper))
+    speech = _speak_request(speak, voice, format, settings)
+    return _json(await service.answer_recording(data, shopper, speech))
 
 
 @router.post(
@@ -133,4 +121,5 @@ async def voice_command(
         user_id=user.id if user else None,
         session_id=command.session_id or new_session_id(),
     )
-    return _json(await service.answer_text(text, shopper))
+    speech = _speak_request(command.speak, command.voice, command.format, settings)
+    return _json(await service.answer_text(text, shopper, speech))

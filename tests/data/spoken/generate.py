@@ -1,0 +1,117 @@
+"""Synthesise the spoken test set: eSpeak NG voices and rates, a low noise
+floor, and a third of the files round-tripped through WebM/Opus.
+
+Run from the repository root:  .venv/bin/python tests/data/spoken/generate.py
+It rewrites the audio files and manifest.json beside this script.
+"""
+
+import io
+import json
+import random
+import struct
+import sys
+import wave
+from pathlib import Path
+
+import av
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+from commands import COMMANDS  # noqa: E402
+
+from pravis_api.services.speech.espeak import SAMPLE_RATE, VOICES, espeak  # noqa: E402
+
+RATES = (140, 150, 160, 170)  # words per minute
+TARGET_RATE = 16_000
+FORMATS = ("webm", "ogg", "wav")
+# eSpeak NG voices closest to the accents the acoustic model was trained on.
+VOICES_USED = [
+    voice for voice in VOICES if voice.id in ("en-us", "en-us-f", "en-gb", "en-gb-rp")
+]
+
+
+def to_wav(pcm: bytes, rate: int) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(pcm)
+    return buffer.getvalue()
+
+
+def resample(wav: bytes, rate: int) -> bytes:
+    """Return 16-bit mono PCM at `rate` from a WAV file's bytes."""
+    pcm = bytearray()
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+    with av.open(io.BytesIO(wav)) as reader:
+        for frame in reader.decode(audio=0):
+            for out in resampler.resample(frame):
+                pcm += bytes(out.planes[0])[: out.samples * 2]
+    for out in resampler.resample(None):
+        pcm += bytes(out.planes[0])[: out.samples * 2]
+    return bytes(pcm)
+
+
+def with_noise_floor(pcm: bytes, level: int, seed: int) -> bytes:
+    """Add quiet noise, and 0.3 s of it before and after the speech.
+
+    PocketSphinx decodes audio padded with digital silence badly.
+    """
+    rng = random.Random(seed)
+    samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
+    pad = [rng.randint(-level, level) for _ in range(int(0.3 * TARGET_RATE))]
+    noisy = [max(-32768, min(32767, s + rng.randint(-level, level))) for s in samples]
+    out = pad + noisy + pad
+    return struct.pack(f"<{len(out)}h", *out)
+
+
+def encode_opus(pcm: bytes, container: str) -> bytes:
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=container) as writer:
+        stream = writer.add_stream("libopus", rate=48_000, layout="mono")
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48_000)
+        with av.open(io.BytesIO(to_wav(pcm, TARGET_RATE))) as reader:
+            for frame in reader.decode(audio=0):
+                frame.pts = None
+                for out in resampler.resample(frame):
+                    writer.mux(stream.encode(out))
+        for out in resampler.resample(None):
+            writer.mux(stream.encode(out))
+        writer.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def main() -> None:
+    manifest = []
+    for index, (text, intent, entities) in enumerate(COMMANDS):
+        voice = VOICES_USED[index % len(VOICES_USED)]
+        rate = RATES[index % len(RATES)]
+        container = FORMATS[index % len(FORMATS)]
+        spoken = espeak.synthesize(text, voice.espeak_name, words_per_minute=rate)
+        pcm = resample(to_wav(spoken, SAMPLE_RATE), TARGET_RATE)
+        pcm = with_noise_floor(pcm, level=40 + 20 * (index % 3), seed=index)
+        name = f"command-{index:02d}.{container}"
+        data = (
+            to_wav(pcm, TARGET_RATE)
+            if container == "wav"
+            else encode_opus(pcm, container)
+        )
+        (HERE / name).write_bytes(data)
+        manifest.append(
+            {
+                "file": name,
+                "text": text,
+                "voice": voice.id,
+                "words_per_minute": rate,
+                "intent": intent,
+                "entities": entities,
+            }
+        )
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"wrote {len(manifest)} recordings")
+
+
+if __name__ == "__main__":
+    main()
