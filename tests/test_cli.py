@@ -1,5 +1,6 @@
 """The `pravis-api` command line, without starting a server."""
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,18 @@ from pravis_api import cli
 
 
 @pytest.fixture
+def signal_handlers(monkeypatch: pytest.MonkeyPatch) -> dict[int, Any]:
+    """Record signal handlers instead of installing them in the test process."""
+    handlers: dict[int, Any] = {}
+    monkeypatch.setattr(
+        signal, "signal", lambda signum, handler: handlers.__setitem__(signum, handler)
+    )
+    return handlers
+
+
+@pytest.fixture
 def uvicorn_calls(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, signal_handlers: dict[int, Any]
 ) -> list[dict[str, Any]]:
     """Record uvicorn.run's arguments instead of serving; no .env is read."""
     calls: list[dict[str, Any]] = []
@@ -68,6 +79,17 @@ def test_serve_flags_override_settings(
         9000,
         2,
     )
+
+
+def test_serve_exits_zero_after_sigterm(
+    uvicorn_calls: list[dict[str, Any]], signal_handlers: dict[int, Any]
+) -> None:
+    cli.main(["serve"])
+    handler = signal_handlers[signal.SIGTERM]
+    # uvicorn raises SIGTERM again once its graceful shutdown is done.
+    with pytest.raises(SystemExit) as exit_info:
+        handler(signal.SIGTERM, None)
+    assert exit_info.value.code == 0
 
 
 def test_serve_without_trusted_proxies(

@@ -5,8 +5,10 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -41,11 +43,20 @@ def _alembic_ini() -> Path:
     sys.exit("alembic.ini not found; run this command from the repository root.")
 
 
+def _exit_after_graceful_stop(signum: int, frame: FrameType | None) -> None:
+    # uvicorn handles SIGTERM itself while it serves. After its graceful
+    # shutdown it restores this handler and raises the signal again, so a
+    # clean stop ends here with status 0 instead of death by SIGTERM. A
+    # SIGTERM that arrives before uvicorn starts serving also ends here.
+    sys.exit(0)
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     # Fail here with a readable message, not in a worker.
     settings = _load_settings()
+    signal.signal(signal.SIGTERM, _exit_after_graceful_stop)
     uvicorn.run(
         "pravis_api.main:create_app",
         factory=True,
@@ -209,7 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the API with uvicorn",
         description="Serve the API. Each option overrides its setting from the "
-        "environment or .env.",
+        "environment or .env. On SIGTERM the server stops accepting connections "
+        "and gives requests in flight GRACEFUL_SHUTDOWN_TIMEOUT_SECONDS to "
+        "finish. Requests still running then get 503. It then stops the speech "
+        "workers, closes its connections and exits with status 0.",
     )
     serve_parser.add_argument(
         "--host", help="address to bind (default: HOST, else 127.0.0.1)"

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     # or empty for none.
     forwarded_allow_ips: str = "127.0.0.1,::1"
     # Seconds that requests in flight get to finish after SIGTERM. uvicorn
-    # cancels the ones still running after that, then the app shuts down.
+    # cancels the ones still running after that, and they get 503.
     graceful_shutdown_timeout_seconds: int = Field(default=15, ge=1, le=3600)
 
     # PostgreSQL: DATABASE_URL wins; otherwise the URL is built from DB_*.

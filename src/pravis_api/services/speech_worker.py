@@ -9,6 +9,7 @@ because exceptions with extra attributes do not survive pickling.
 
 import logging
 import os
+import signal
 import time
 from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
@@ -30,6 +31,10 @@ def initialize(ready: Barrier | None = None, ready_timeout: float = 120.0) -> No
     With a barrier, wait until every worker of the pool has loaded its own,
     so the pool is fully warm once its first job completes.
     """
+    # Ctrl-C in a terminal sends SIGINT to the whole process group. The API
+    # process stops the pool itself after a graceful shutdown, so a worker
+    # that died on SIGINT would only fail the requests still in flight.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _load_decoder()
     if ready is not None:
         ready.wait(ready_timeout)
