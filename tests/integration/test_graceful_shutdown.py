@@ -8,14 +8,10 @@ refused, the process exits 0 within a bound, and no child process is left.
 
 import http.client
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,87 +20,14 @@ from pravis_api.resources import (
     CLIENT_CLOSE_TIMEOUT_SECONDS,
     SPEECH_DRAIN_TIMEOUT_SECONDS,
 )
-from tests.conftest import DATA
-from tests.servers import LocalServer, azurite_connection_string, free_port
+from tests.conftest import DATA, StartApi
+from tests.servers import ApiServer
 
 RECORDING = (DATA / "goforward.wav").read_bytes()
 BOUNDARY = "pravis-shutdown-test"
 # The maximum time a stop may take after the grace period: the speech
 # pool's drain, closing the clients, and 5 s of slack for a loaded machine.
 SHUTDOWN_SLACK_SECONDS = SPEECH_DRAIN_TIMEOUT_SECONDS + CLIENT_CLOSE_TIMEOUT_SECONDS + 5
-
-
-class Server:
-    """A `pravis-api serve` child process and its log file."""
-
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path):
-        self.process = process
-        self.port = port
-        self.log = log
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for_log(self, event: str, count: int = 1, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while self.log_text().count(event) < count:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited early:\n{self.log_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"no {count} x {event} after {timeout} s:\n{self.log_text()}"
-                )
-            time.sleep(0.05)
-
-
-StartServer = Callable[..., Server]
-
-
-@pytest.fixture
-def start_server(
-    database: str, azurite: LocalServer, tmp_path: Path
-) -> Iterator[StartServer]:
-    """Start `pravis-api serve` with extra arguments and settings (as keywords)."""
-    servers: list[Server] = []
-
-    def start(*args: str, **settings: str) -> Server:
-        port = free_port()
-        environment = {
-            key: value
-            for key, value in os.environ.items()
-            if key in ("PATH", "HOME", "LANG", "TMPDIR")
-        }
-        environment.update(
-            ENVIRONMENT="development",
-            SECRET_KEY="test-secret-key-of-at-least-thirty-two-characters",
-            DATABASE_URL=database,
-            AZURE_STORAGE_CONNECTION_STRING=azurite_connection_string(azurite.port),
-            AZURE_STORAGE_CONTAINER_NAME=f"test-{uuid.uuid4().hex[:12]}",
-            SPEECH_WORKERS="1",
-            PORT=str(port),
-        )
-        environment.update(settings)
-        log = tmp_path / f"serve-{port}.log"
-        command = [str(Path(sys.executable).with_name("pravis-api")), "serve", *args]
-        with log.open("wb") as output:
-            # The temporary directory has no .env, so only these settings apply.
-            process = subprocess.Popen(
-                command,
-                cwd=tmp_path,
-                env=environment,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        server = Server(process, port, log)
-        servers.append(server)
-        return server
-
-    yield start
-
-    for server in servers:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
 
 
 def child_processes(pid: int) -> dict[int, str]:
@@ -187,7 +110,7 @@ def refuses_connections(port: int, timeout: float = 5) -> bool:
     return False
 
 
-def wait_for_exit(server: Server, timeout: float) -> tuple[int, float]:
+def wait_for_exit(server: ApiServer, timeout: float) -> tuple[int, float]:
     started = time.monotonic()
     try:
         code = server.process.wait(timeout=timeout)
@@ -198,8 +121,8 @@ def wait_for_exit(server: Server, timeout: float) -> tuple[int, float]:
     return code, time.monotonic() - started
 
 
-def test_sigterm_finishes_request_in_flight(start_server: StartServer) -> None:
-    server = start_server(GRACEFUL_SHUTDOWN_TIMEOUT_SECONDS="10")
+def test_sigterm_finishes_request_in_flight(start_api: StartApi) -> None:
+    server = start_api(GRACEFUL_SHUTDOWN_TIMEOUT_SECONDS="10")
     server.wait_for_log("app.started")
     children = child_processes(server.process.pid)
     assert children, "the speech worker processes were not found"
@@ -228,8 +151,8 @@ def test_sigterm_finishes_request_in_flight(start_server: StartServer) -> None:
     assert "app.stopped" in log
 
 
-def test_sigterm_cancels_request_past_grace_period(start_server: StartServer) -> None:
-    server = start_server(GRACEFUL_SHUTDOWN_TIMEOUT_SECONDS="1")
+def test_sigterm_cancels_request_past_grace_period(start_api: StartApi) -> None:
+    server = start_api(GRACEFUL_SHUTDOWN_TIMEOUT_SECONDS="1")
     server.wait_for_log("app.started")
     children = child_processes(server.process.pid)
 
@@ -253,8 +176,8 @@ def test_sigterm_cancels_request_past_grace_period(start_server: StartServer) ->
     assert "app.stopped" in server.log_text()
 
 
-def test_sigterm_stops_every_worker(start_server: StartServer) -> None:
-    server = start_server("--workers", "2")
+def test_sigterm_stops_every_worker(start_api: StartApi) -> None:
+    server = start_api("--workers", "2")
     server.wait_for_log("app.started", count=2)
     children = child_processes(server.process.pid)
     # Two uvicorn workers, each with one speech worker, at the least.
