@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # uvicorn worker processes. Each has its own database pool and its own
     # SPEECH_WORKERS speech processes. uvicorn and gunicorn use the same name.
+    # With more than one, the listening socket stays open until every worker
+    # has stopped, so connections arriving after SIGTERM wait, not fail fast.
     web_concurrency: int = Field(default=1, ge=1)
     # Peers whose X-Forwarded-For and X-Forwarded-Proto headers are trusted:
     # IP addresses and CIDR networks separated by commas, `*` for any peer,
