@@ -7,7 +7,7 @@ their own rows. Blobs go to a container made for this test run.
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,12 @@ from pravis_api.main import create_app
 from pravis_api.models.user import User
 from pravis_api.services.catalogue import seed_demo_catalogue
 from tests.servers import (
+    ApiServer,
     LocalServer,
     SmtpSink,
     azurite_connection_string,
     azurite_server,
+    start_api_server,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +104,39 @@ def azurite() -> Iterator[LocalServer]:
     server = azurite_server().start()
     yield server
     server.stop()
+
+
+StartApi = Callable[..., ApiServer]
+
+
+@pytest.fixture
+def start_api(
+    database: str, azurite: LocalServer, tmp_path: Path
+) -> Iterator[StartApi]:
+    """Start `pravis-api serve` processes; keyword arguments are settings.
+
+    Each gets the test database, the test Azurite, a container of its own
+    and one speech worker, unless a keyword overrides them.
+    """
+    servers: list[ApiServer] = []
+
+    def start(*args: str, **settings: str) -> ApiServer:
+        values = {
+            "ENVIRONMENT": "development",
+            "SECRET_KEY": "test-secret-key-of-at-least-thirty-two-characters",
+            "DATABASE_URL": database,
+            "AZURE_STORAGE_CONNECTION_STRING": azurite_connection_string(azurite.port),
+            "AZURE_STORAGE_CONTAINER_NAME": f"test-{uuid.uuid4().hex[:12]}",
+            "SPEECH_WORKERS": "1",
+        }
+        values.update(settings)
+        server = start_api_server(tmp_path, values, *args)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()
 
 
 @pytest.fixture(scope="session")

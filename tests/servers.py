@@ -1,12 +1,14 @@
 """Dedicated Redis and Azurite servers on spare loopback ports, for tests
-that stop a dependency and watch the API degrade, and a local SMTP server
-that keeps the messages it receives."""
+that stop a dependency and watch the API degrade; a local SMTP server that
+keeps the messages it receives; and `pravis-api serve` as a real process."""
 
 import email
 import email.policy
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -112,3 +114,61 @@ class SmtpSink:
 
     def stop(self) -> None:
         self._controller.stop()
+
+
+class ApiServer:
+    """A `pravis-api serve` child process and the file its output goes to."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path):
+        self.process = process
+        self.port = port
+        self.log = log
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for_log(self, event: str, count: int = 1, timeout: float = 60) -> None:
+        """Wait until `event` was logged `count` times; raise if the server exits."""
+        deadline = time.monotonic() + timeout
+        while self.log_text().count(event) < count:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited early:\n{self.log_text()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{event} was not logged {count} times within {timeout} s:\n"
+                    f"{self.log_text()}"
+                )
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_api_server(
+    directory: Path, settings: dict[str, str], *args: str
+) -> ApiServer:
+    """Start `pravis-api serve` in `directory` with only the given settings.
+
+    The process inherits no other variables, and `directory` should contain
+    no .env file, so the settings of the developer's shell do not apply.
+    """
+    port = int(settings.get("PORT") or free_port())
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key in ("PATH", "HOME", "LANG", "TMPDIR")
+    }
+    environment.update(settings, PORT=str(port))
+    log = directory / f"serve-{port}.log"
+    command = [str(Path(sys.executable).with_name("pravis-api")), "serve", *args]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=directory,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    return ApiServer(process, port, log)

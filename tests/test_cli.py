@@ -1,98 +1,133 @@
-"""`pravis-api purge`, run as a scheduler would: a separate process with its
-settings in the environment."""
+"""The `pravis-api` command line, without starting a server."""
 
-import asyncio
-import os
-import sys
-import uuid
-from collections.abc import AsyncIterator
-from datetime import timedelta
+import signal
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
+import uvicorn
 
-from pravis_api.core.config import Settings
-from pravis_api.models.base import utc_now
-from tests.conftest import ROOT, create_database, drop_database, migrate
-from tests.helpers import add_interaction, blob_names, upload_blob
+from pravis_api import cli
 
 
 @pytest.fixture
-async def purge_database() -> AsyncIterator[str]:
-    name = f"pravis_purge_{uuid.uuid4().hex[:12]}"
-    url = await create_database(name)
-    await migrate(url)
-    yield url
-    await drop_database(name)
-
-
-async def run_cli(settings: Settings, database: str, *args: str) -> tuple[int, str]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "DATABASE_URL": database,
-        "AZURE_STORAGE_CONNECTION_STRING": settings.blob_connection_string,
-        "AZURE_STORAGE_CONTAINER_NAME": settings.azure_storage_container_name,
-        "VOICE_RETENTION_DAYS": "30",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pravis_api.cli",
-        *args,
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+def signal_handlers(monkeypatch: pytest.MonkeyPatch) -> dict[int, Any]:
+    """Record signal handlers instead of installing them in the test process."""
+    handlers: dict[int, Any] = {}
+    monkeypatch.setattr(
+        signal, "signal", lambda signum, handler: handlers.__setitem__(signum, handler)
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, output.decode()
+    return handlers
 
 
-# The app creates the test run's blob container.
-@pytest.mark.usefixtures("app")
-async def test_cli_purge_deletes_old_recordings(
-    purge_database: str, settings: Settings
-) -> None:
-    engine = create_async_engine(purge_database)
-    name = f"recordings/test/{uuid.uuid4()}.wav"
-    await upload_blob(settings, name, b"RIFF")
-    try:
-        async with AsyncSession(engine, expire_on_commit=False) as session:
-            old = await add_interaction(
-                session,
-                None,
-                created_at=utc_now() - timedelta(days=31),
-                recording_blob=name,
-            )
-            recent = await add_interaction(
-                session, None, created_at=utc_now() - timedelta(days=29)
-            )
-
-        status, output = await run_cli(settings, purge_database, "purge", "--dry-run")
-        assert status == 0, output
-        assert "1 recordings and 1 anonymous interactions" in output
-        assert name in await blob_names(settings)
-
-        status, output = await run_cli(settings, purge_database, "purge")
-        assert status == 0, output
-        assert "1 recordings" in output
-
-        async with AsyncSession(engine) as session:
-            rows = await session.exec(text("SELECT id FROM voice_interactions"))
-            assert [row_id for (row_id,) in rows.all()] == [recent.id]
-        assert old.recording_blob not in await blob_names(settings)
-    finally:
-        await engine.dispose()
-
-
-async def test_cli_purge_rejects_bad_retention(
-    purge_database: str, settings: Settings
-) -> None:
-    status, output = await run_cli(
-        settings, purge_database, "purge", "--retention-days", "0"
+@pytest.fixture
+def uvicorn_calls(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, signal_handlers: dict[int, Any]
+) -> list[dict[str, Any]]:
+    """Record uvicorn.run's arguments instead of serving; no .env is read."""
+    calls: list[dict[str, Any]] = []
+    monkeypatch.chdir(tmp_path)
+    for name in ("HOST", "PORT", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(
+        uvicorn, "run", lambda app, **options: calls.append({"app": app, **options})
     )
-    assert status == 2
-    assert "must be at least 1" in output
+    return calls
+
+
+def test_serve_uses_settings(
+    uvicorn_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOST", "192.0.2.10")
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.0/16")
+    monkeypatch.setenv("GRACEFUL_SHUTDOWN_TIMEOUT_SECONDS", "25")
+    cli.main(["serve"])
+
+    (options,) = uvicorn_calls
+    assert options["app"] == "pravis_api.main:create_app"
+    assert options["factory"] is True
+    assert options["host"] == "192.0.2.10"
+    assert options["port"] == 8080
+    assert options["workers"] == 3
+    assert options["proxy_headers"] is True
+    assert options["forwarded_allow_ips"] == "10.0.0.0/16"
+    assert options["timeout_graceful_shutdown"] == 25
+
+
+def test_serve_defaults_to_loopback(uvicorn_calls: list[dict[str, Any]]) -> None:
+    cli.main(["serve"])
+    (options,) = uvicorn_calls
+    assert options["host"] == "127.0.0.1"
+    assert options["port"] == 8000
+    assert options["workers"] == 1
+    assert options["forwarded_allow_ips"] == "127.0.0.1,::1"
+    assert options["timeout_graceful_shutdown"] == 15
+
+
+def test_serve_flags_override_settings(
+    uvicorn_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    cli.main(["serve", "--host", "192.0.2.10", "--port", "9000", "--workers", "2"])
+    (options,) = uvicorn_calls
+    assert (options["host"], options["port"], options["workers"]) == (
+        "192.0.2.10",
+        9000,
+        2,
+    )
+
+
+def test_serve_exits_zero_after_sigterm(
+    uvicorn_calls: list[dict[str, Any]], signal_handlers: dict[int, Any]
+) -> None:
+    cli.main(["serve"])
+    handler = signal_handlers[signal.SIGTERM]
+    # uvicorn raises SIGTERM again once its graceful shutdown is done.
+    with pytest.raises(SystemExit) as exit_info:
+        handler(signal.SIGTERM, None)
+    assert exit_info.value.code == 0
+
+
+def test_serve_without_trusted_proxies(
+    uvicorn_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")
+    cli.main(["serve"])
+    assert uvicorn_calls[0]["proxy_headers"] is False
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--workers", "0", "is not a whole number of 1 or more"),
+        ("--workers", "two", "is not a whole number of 1 or more"),
+        ("--port", "70000", "is not a TCP port"),
+    ],
+)
+def test_serve_rejects_bad_flags(
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    flag: str,
+    value: str,
+    message: str,
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve", flag, value])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert uvicorn_calls == []
+
+
+def test_serve_rejects_invalid_settings(
+    uvicorn_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "proxy.internal")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve"])
+    assert "forwarded_allow_ips" in str(exit_info.value.code)
+    assert "'proxy.internal' is not an IP address" in str(exit_info.value.code)
+    assert uvicorn_calls == []

@@ -5,8 +5,10 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -42,20 +44,31 @@ def _alembic_ini() -> Path:
     sys.exit("alembic.ini not found; run this command from the repository root.")
 
 
+def _exit_after_graceful_stop(signum: int, frame: FrameType | None) -> None:
+    # uvicorn handles SIGTERM itself while it serves. After its graceful
+    # shutdown it restores this handler and raises the signal again, so a
+    # clean stop ends here with status 0 instead of death by SIGTERM. A
+    # SIGTERM that arrives before uvicorn starts serving also ends here.
+    sys.exit(0)
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    _load_settings()  # fail here with a readable message, not in a worker
+    # Fail here with a readable message, not in a worker.
+    settings = _load_settings()
+    signal.signal(signal.SIGTERM, _exit_after_graceful_stop)
     uvicorn.run(
         "pravis_api.main:create_app",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.web_concurrency,
         reload=args.reload,
         log_config=None,  # the app configures logging itself
-        proxy_headers=False,
-        timeout_graceful_shutdown=30,
+        proxy_headers=settings.trusts_proxy_headers,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=settings.graceful_shutdown_timeout_seconds,
         server_header=False,
     )
 
@@ -183,6 +196,23 @@ def seed_demo(args: argparse.Namespace) -> None:
     )
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1 to 65535)")
+    return value
+
+
 # Key of the PostgreSQL advisory lock that keeps two purges from running at
 # once: the first 8 bytes of SHA-256("pravis-api purge") as a signed integer.
 _PURGE_LOCK_KEY = 0x4D70FDDCE6AD1C65
@@ -256,26 +286,29 @@ def purge_command(args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(_purge(settings, retention_days, args.dry_run)))
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
-    return number
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pravis-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve_parser = commands.add_parser("serve", help="run the API with uvicorn")
-    serve_parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    serve_parser = commands.add_parser(
+        "serve",
+        help="run the API with uvicorn",
+        description="Serve the API. Each option overrides its setting from the "
+        "environment or .env. On SIGTERM the server stops accepting connections "
+        "and gives requests in flight GRACEFUL_SHUTDOWN_TIMEOUT_SECONDS to "
+        "finish. Requests still running then get 503. It then stops the speech "
+        "workers, closes its connections and exits with status 0.",
     )
     serve_parser.add_argument(
-        "--port", type=int, default=8000, help="TCP port (default 8000)"
+        "--host", help="address to bind (default: HOST, else 127.0.0.1)"
     )
     serve_parser.add_argument(
-        "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
+        "--port", type=_port, help="TCP port (default: PORT, else 8000)"
+    )
+    serve_parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="uvicorn worker processes (default: WEB_CONCURRENCY, else 1)",
     )
     serve_parser.add_argument(
         "--reload", action="store_true", help="restart on code changes"

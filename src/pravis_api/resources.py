@@ -1,6 +1,8 @@
 """Clients shared by all requests, created once at start-up and closed at shutdown."""
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -16,6 +18,12 @@ from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore, create_blob_service
 
 logger = logging.getLogger(__name__)
+
+# Shutdown bounds. The app shuts down after uvicorn has waited for the
+# requests in flight, so a speech job still running then belongs to a
+# request that was cancelled or timed out, and no caller awaits its result.
+SPEECH_DRAIN_TIMEOUT_SECONDS = 5.0
+CLIENT_CLOSE_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(slots=True)
@@ -91,9 +99,55 @@ class Resources:
         return resources
 
     async def close(self) -> None:
-        await self.speech_models.close()
-        await self.speech_pool.close()
-        await self.dictation_pool.close()
-        await self.blobs.close()
-        await self.redis.aclose()
-        await self.engine.dispose()
+        """Stop the speech workers, then close the clients, each within a bound.
+
+        A client that fails or times out is logged and does not keep the
+        others open.
+        """
+        await _close_within(
+            "speech_models", self.speech_models.close(), CLIENT_CLOSE_TIMEOUT_SECONDS
+        )
+        # close() kills the workers at its own timeout; the outer bound only
+        # catches a hang after that.
+        pool_bound = SPEECH_DRAIN_TIMEOUT_SECONDS + CLIENT_CLOSE_TIMEOUT_SECONDS
+        await asyncio.gather(
+            _close_within(
+                "speech_pool",
+                self.speech_pool.close(
+                    drain_timeout_seconds=SPEECH_DRAIN_TIMEOUT_SECONDS
+                ),
+                pool_bound,
+            ),
+            _close_within(
+                "dictation_pool",
+                self.dictation_pool.close(
+                    drain_timeout_seconds=SPEECH_DRAIN_TIMEOUT_SECONDS
+                ),
+                pool_bound,
+            ),
+        )
+        await asyncio.gather(
+            _close_within(
+                "blob_storage", self.blobs.close(), CLIENT_CLOSE_TIMEOUT_SECONDS
+            ),
+            _close_within("redis", self.redis.aclose(), CLIENT_CLOSE_TIMEOUT_SECONDS),
+            _close_within(
+                "database", self.engine.dispose(), CLIENT_CLOSE_TIMEOUT_SECONDS
+            ),
+        )
+
+
+async def _close_within(
+    name: str, closing: Awaitable[None], timeout_seconds: float
+) -> None:
+    try:
+        await asyncio.wait_for(closing, timeout_seconds)
+    except TimeoutError:
+        logger.error(
+            "resources.close_timed_out",
+            extra={"resource": name, "timeout_seconds": timeout_seconds},
+        )
+    except Exception as exc:
+        logger.error(
+            "resources.close_failed", extra={"resource": name, "error": repr(exc)}
+        )

@@ -184,3 +184,61 @@ def test_settings_smtp_sender_validated(sender: str) -> None:
 def test_settings_smtp_password_hidden_from_logs() -> None:
     config = settings(smtp_password="mail-secret-1234")
     assert "mail-secret-1234" not in repr(config) + str(config.summary_for_logs())
+
+
+def test_settings_serving_defaults() -> None:
+    config = settings()
+    assert config.host == "127.0.0.1"
+    assert config.port == 8000
+    assert config.web_concurrency == 1
+    assert config.forwarded_allow_ips == "127.0.0.1,::1"
+    assert config.trusts_proxy_headers
+    assert config.graceful_shutdown_timeout_seconds == 15
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (" 10.0.0.7/16 , 127.0.0.1", "10.0.0.0/16,127.0.0.1"),
+        ("::1,fd00::/8", "::1,fd00::/8"),
+        ("*", "*"),
+        (" * ", "*"),
+        ("", ""),
+    ],
+)
+def test_settings_forwarded_allow_ips_normalized(value: str, expected: str) -> None:
+    assert settings(forwarded_allow_ips=value).forwarded_allow_ips == expected
+
+
+def test_settings_empty_forwarded_allow_ips_trusts_nobody() -> None:
+    assert not settings(forwarded_allow_ips="").trusts_proxy_headers
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("10.0.0.300", "'10.0.0.300' is not an IP address"),
+        ("localhost", "'localhost' is not an IP address"),
+        ("10.0.0.0/40", "'10.0.0.0/40' is not an IP address"),
+        ("*,10.0.0.1", "combines `*` with addresses"),
+    ],
+)
+def test_settings_forwarded_allow_ips_rejected(value: str, message: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        settings(forwarded_allow_ips=value)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"port": 0},
+        {"port": 70000},
+        {"web_concurrency": 0},
+        {"graceful_shutdown_timeout_seconds": 0},
+        {"host": ""},
+    ],
+)
+def test_settings_serving_values_rejected(values: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        settings(**values)

@@ -1,4 +1,8 @@
+import asyncio
+import json
+
 from fastapi import FastAPI, HTTPException
+from starlette.types import Message, Scope
 
 from pravis_api.main import create_app
 from tests.conftest import client_for, make_settings
@@ -176,3 +180,50 @@ async def test_upload_limit_ignores_trailing_slash() -> None:
             headers={"Content-Type": "application/octet-stream"},
         )
     assert response.status_code != 413
+
+
+async def test_cancelled_request_is_problem_503() -> None:
+    """uvicorn cancels requests still running when its grace period ends."""
+    app = create_app(make_settings())
+    entered = asyncio.Event()
+
+    async def slow() -> None:
+        entered.set()
+        await asyncio.sleep(60)
+
+    app.add_api_route("/slow", slow)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/slow",
+        "raw_path": b"/slow",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    request = asyncio.create_task(app(scope, receive, send))
+    await entered.wait()
+    request.cancel()
+    await request
+
+    start, body = sent
+    headers = dict(start["headers"])
+    problem = json.loads(body["body"])
+    assert start["status"] == 503
+    assert headers[b"content-type"] == b"application/problem+json"
+    assert headers[b"retry-after"] == b"1"
+    assert problem["type"] == "urn:problem:pravis:server-stopping"
+    assert problem["request_id"] == headers[b"x-request-id"].decode()

@@ -1,8 +1,10 @@
 import asyncio
+import io
 import logging
 import os
 import signal
 import time
+import wave
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,6 +14,26 @@ from pravis_api.services.speech_pool import SpeechJobTimeoutError, SpeechWorkerP
 from tests.conftest import DATA
 
 RECORDING = (DATA / "goforward.wav").read_bytes()
+
+
+def repeated_recording(times: int) -> bytes:
+    """Return the recording repeated `times` times, for a job that takes seconds."""
+    with wave.open(str(DATA / "goforward.wav"), "rb") as reader:
+        params = reader.getparams()
+        frames = reader.readframes(reader.getnframes())
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setparams(params)
+        writer.writeframes(frames * times)
+    return buffer.getvalue()
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.fixture
@@ -112,3 +134,39 @@ async def test_pool_restarts_once_after_worker_dies(
     events = [record.getMessage() for record in caplog.records]
     assert events.count("speech_pool.broken") == 1
     assert events.count("speech_pool.restarting") == 1
+
+
+async def test_pool_close_waits_for_running_job() -> None:
+    pool = SpeechWorkerPool(workers=1, queue_limit=0, timeout_seconds=30)
+    await pool.start()
+    job = asyncio.create_task(pool.transcribe(RECORDING, max_seconds=30))
+    await asyncio.sleep(0.1)
+    await pool.close(drain_timeout_seconds=30)
+
+    result = await job
+    assert result.transcript == "go forward ten meters"
+    assert pool.worker_pids() == []
+
+
+async def test_pool_close_kills_jobs_past_drain_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="pravis_api.services.speech_pool")
+    pool = SpeechWorkerPool(workers=1, queue_limit=0, timeout_seconds=60)
+    await pool.start()
+    pids = pool.worker_pids()
+    # 28 s of speech, which takes seconds to transcribe.
+    job = asyncio.create_task(pool.transcribe(repeated_recording(10), max_seconds=60))
+    await asyncio.sleep(0.3)
+
+    started = time.monotonic()
+    await pool.close(drain_timeout_seconds=0.2)
+    assert time.monotonic() - started < 3
+
+    with pytest.raises(ServiceUnavailableError):
+        await job
+    assert pids
+    assert not any(process_exists(pid) for pid in pids)
+    events = [record.getMessage() for record in caplog.records]
+    assert "speech_pool.drain_timed_out" in events
+    assert "speech_pool.stopped" in events

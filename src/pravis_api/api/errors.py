@@ -89,6 +89,15 @@ def internal_error_response() -> Response:
     )
 
 
+def server_stopping_response() -> Response:
+    return problem_response(
+        503,
+        "server-stopping",
+        "The server stopped before it finished this request. Retry it.",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _app_error(request: Request, exc: AppError) -> Response:
     return problem_response(
         exc.status,

@@ -1,5 +1,6 @@
 """Settings read from the environment and `.env`, validated at start-up."""
 
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -52,6 +53,23 @@ class Settings(BaseSettings):
     app_name: str = "Pravis Boutique API"
     environment: Environment = "development"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Where `pravis-api serve` listens. The container image passes
+    # `--host 0.0.0.0` on its command line, so HOST does not apply there.
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8000, ge=1, le=65535)
+    # uvicorn worker processes. Each has its own database pool and its own
+    # SPEECH_WORKERS speech processes. uvicorn and gunicorn use the same name.
+    # With more than one, the listening socket stays open until every worker
+    # has stopped, so connections arriving after SIGTERM wait, not fail fast.
+    web_concurrency: int = Field(default=1, ge=1)
+    # Peers whose X-Forwarded-For and X-Forwarded-Proto headers are trusted:
+    # IP addresses and CIDR networks separated by commas, `*` for any peer,
+    # or empty for none.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    # Seconds that requests in flight get to finish after SIGTERM. uvicorn
+    # cancels the ones still running after that, and they get 503.
+    graceful_shutdown_timeout_seconds: int = Field(default=15, ge=1, le=3600)
 
     # PostgreSQL: DATABASE_URL wins; otherwise the URL is built from DB_*.
     database_url: SecretStr | None = None
@@ -171,6 +189,37 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if "*" in entries:
+            if len(entries) > 1:
+                raise ValueError(
+                    "FORWARDED_ALLOW_IPS combines `*` with addresses, but uvicorn "
+                    "honours `*` only on its own. Give `*` alone to trust every "
+                    "peer, or list only addresses and networks"
+                )
+            return "*"
+        normalized = []
+        for entry in entries:
+            try:
+                # uvicorn 0.55 keeps an entry that is not an IP address or
+                # network as a literal that never matches a peer's address, so
+                # a typo would quietly turn the proxy headers off. It also
+                # parses networks strictly, so 10.0.0.7/16 becomes 10.0.0.0/16.
+                if "/" in entry:
+                    normalized.append(str(ipaddress.ip_network(entry, strict=False)))
+                else:
+                    normalized.append(str(ipaddress.ip_address(entry)))
+            except ValueError:
+                raise ValueError(
+                    f"FORWARDED_ALLOW_IPS entry {entry!r} is not an IP address or "
+                    "CIDR network. Separate entries with commas, for example "
+                    "10.0.0.0/16,127.0.0.1"
+                ) from None
+        return ",".join(normalized)
+
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: SecretStr) -> SecretStr:
@@ -247,6 +296,10 @@ class Settings(BaseSettings):
         ]
 
     @property
+    def trusts_proxy_headers(self) -> bool:
+        return self.forwarded_allow_ips != ""
+
+    @property
     def is_development(self) -> bool:
         return self.environment == "development"
 
@@ -286,6 +339,11 @@ class Settings(BaseSettings):
             "redis": hide_url_password(self.redis_url.get_secret_value()),
             "blob_container": self.azure_storage_container_name,
             "cors_origins": self.cors_origins,
+            "web_concurrency": self.web_concurrency,
+            "forwarded_allow_ips": self.forwarded_allow_ips,
+            "graceful_shutdown_timeout_seconds": (
+                self.graceful_shutdown_timeout_seconds
+            ),
             "speech_workers": self.speech_workers,
             "speech_queue_limit": self.speech_queue_limit,
             "speech_dictation_workers": self.speech_dictation_workers,

@@ -1,5 +1,6 @@
 """Request id, one log line per request, and the last-resort 500."""
 
+import asyncio
 import logging
 import re
 import time
@@ -8,7 +9,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pravis_api.api.errors import internal_error_response
+from pravis_api.api.errors import internal_error_response, server_stopping_response
 from pravis_api.core.logging import request_id_var
 
 logger = logging.getLogger("pravis_api.request")
@@ -64,6 +65,17 @@ class RequestContextMiddleware:
                 extra={"method": scope["method"], "path": scope["path"]},
             )
             await internal_error_response()(scope, receive, send_with_request_id)
+        except asyncio.CancelledError:
+            # uvicorn cancels a request only when its graceful shutdown
+            # period ends. The route has unwound by now, so the client gets
+            # a 503 it can retry instead of uvicorn's plain-text 500.
+            if response_started:
+                raise
+            logger.warning(
+                "request.cancelled_at_shutdown",
+                extra={"method": scope["method"], "path": scope["path"]},
+            )
+            await server_stopping_response()(scope, receive, send_with_request_id)
         finally:
             logger.info(
                 "request.completed",

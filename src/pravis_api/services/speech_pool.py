@@ -96,26 +96,48 @@ class SpeechWorkerPool:
             },
         )
 
-    async def close(self) -> None:
+    async def close(self, drain_timeout_seconds: float | None = None) -> None:
         """Stop the workers after the jobs already running have finished.
 
         Jobs still waiting in the queue are cancelled, and their callers
-        get ServiceUnavailableError.
+        get ServiceUnavailableError. With a drain timeout, workers still
+        running a job after that many seconds are killed, and those callers
+        get ServiceUnavailableError too.
         """
         self._closed = True
         if self._restarting is not None:
             self._restarting.cancel()
             await asyncio.gather(self._restarting, return_exceptions=True)
-        if self._executor is not None:
-            executor, self._executor = self._executor, None
-            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
-            logger.info("speech_pool.stopped")
+        if self._executor is None:
+            return
+
+        executor, self._executor = self._executor, None
+        # shutdown() drops its references to the processes, so copy them first.
+        processes = _worker_processes(executor)
+        stopping = asyncio.ensure_future(
+            asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(stopping), drain_timeout_seconds)
+        except TimeoutError:
+            busy = [process.pid for process in processes if process.is_alive()]
+            logger.warning(
+                "speech_pool.drain_timed_out",
+                extra={"timeout_seconds": drain_timeout_seconds, "killed_pids": busy},
+            )
+            for process in processes:
+                process.kill()
+            # The executor's management thread detects the dead workers, fails
+            # their jobs with BrokenProcessPool and lets shutdown() return.
+            await stopping
+        logger.info("speech_pool.stopped")
 
     def worker_pids(self) -> list[int]:
-        # NOTE: ProcessPoolExecutor has no public view of its processes;
-        # `_processes` has existed since Python 3.2 and is read-only here.
-        processes = getattr(self._executor, "_processes", None) or {}
-        return [pid for pid, process in processes.items() if process.is_alive()]
+        return [
+            process.pid
+            for process in _worker_processes(self._executor)
+            if process.is_alive() and process.pid is not None
+        ]
 
     def state(self) -> WorkerState:
         """Report whether warm workers are alive; start a restart if the pool broke."""
@@ -251,6 +273,15 @@ class SpeechWorkerPool:
             )
         else:
             self._failed_restarts = 0
+
+
+def _worker_processes(
+    executor: ProcessPoolExecutor | None,
+) -> list[multiprocessing.process.BaseProcess]:
+    # NOTE: ProcessPoolExecutor has no public view of its processes before
+    # Python 3.14; `_processes` has existed since Python 3.2.
+    processes = getattr(executor, "_processes", None) or {}
+    return list(processes.values())
 
 
 def _workers_unavailable() -> ServiceUnavailableError:

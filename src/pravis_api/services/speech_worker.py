@@ -11,6 +11,7 @@ extra attributes do not survive pickling.
 
 import logging
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Barrier
@@ -48,6 +49,10 @@ def initialize(
     With a barrier, wait until every worker of the pool has loaded, so the
     pool is fully warm once its first job completes.
     """
+    # Ctrl-C in a terminal sends SIGINT to the whole process group. The API
+    # process stops the pool itself after a graceful shutdown, so a worker
+    # that died on SIGINT would only fail the requests still in flight.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if role == "dictation":
         _decoder_for(None)
     else:
