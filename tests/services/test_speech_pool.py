@@ -3,14 +3,17 @@ import io
 import logging
 import os
 import signal
+import sys
 import time
 import wave
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from pravis_api.core.errors import ServiceUnavailableError
 from pravis_api.services.speech_pool import SpeechJobTimeoutError, SpeechWorkerPool
+from pravis_api.services.speech_worker import PARENT_CHECK_SECONDS
 from tests.conftest import DATA
 
 RECORDING = (DATA / "goforward.wav").read_bytes()
@@ -170,3 +173,46 @@ async def test_pool_close_kills_jobs_past_drain_timeout(
     events = [record.getMessage() for record in caplog.records]
     assert "speech_pool.drain_timed_out" in events
     assert "speech_pool.stopped" in events
+
+
+_POOL_IN_CHILD = """
+import asyncio, pathlib, sys
+from pravis_api.services.speech_pool import SpeechWorkerPool
+
+async def main():
+    pool = SpeechWorkerPool(workers=2, queue_limit=0, timeout_seconds=30)
+    await pool.start()
+    pathlib.Path(sys.argv[1]).write_text(" ".join(map(str, pool.worker_pids())))
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+async def test_workers_exit_when_the_api_process_is_killed(tmp_path: Path) -> None:
+    pids_file = tmp_path / "pids"
+    # No pipes: orphaned workers would hold them open, and wait() with them.
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _POOL_IN_CHILD, str(pids_file)
+    )
+    try:
+        for _ in range(600):
+            if pids_file.exists() and pids_file.read_text():
+                break
+            await asyncio.sleep(0.1)
+        workers = [int(pid) for pid in pids_file.read_text().split()]
+        assert len(workers) == 2
+        assert all(process_exists(pid) for pid in workers)
+    finally:
+        parent.kill()
+        await parent.wait()
+
+    # Each worker notices within one check interval; allow ten.
+    for _ in range(round(10 * PARENT_CHECK_SECONDS / 0.1)):
+        if not any(process_exists(pid) for pid in workers):
+            break
+        await asyncio.sleep(0.1)
+    alive = [pid for pid in workers if process_exists(pid)]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive

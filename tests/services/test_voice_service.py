@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from pravis_api.core.config import Settings
 from pravis_api.core.errors import AuthenticationError
 from pravis_api.resources import Resources
-from pravis_api.services.assistant import Assistant
+from pravis_api.services.assistant.responder import Assistant
 from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.storage import BlobStore
 from pravis_api.services.voice import Shopper, VoiceService
@@ -48,7 +48,8 @@ def voice_service(
         speech_models=resources.speech_models,
         speech=speech,
         max_audio_seconds=30,
-        min_word_confidence=0.3,
+        min_word_confidence=0.0,
+        max_unknown_word_share=0.25,
     )
 
 

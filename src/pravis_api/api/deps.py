@@ -18,7 +18,7 @@ from pravis_api.core.errors import AuthenticationError, PermissionDeniedError
 from pravis_api.models.user import User
 from pravis_api.resources import Resources
 from pravis_api.services.accounts import AccountService
-from pravis_api.services.assistant import Assistant
+from pravis_api.services.assistant.responder import Assistant
 from pravis_api.services.history import HistoryService
 from pravis_api.services.mail import Mailer
 from pravis_api.services.password_reset import PasswordResetService
@@ -143,6 +143,7 @@ async def get_voice_service(
         speech=speech_service(resources, settings),
         max_audio_seconds=settings.voice_max_audio_seconds,
         min_word_confidence=settings.speech_min_word_confidence,
+        max_unknown_word_share=settings.speech_max_unknown_word_share,
     )
 
 

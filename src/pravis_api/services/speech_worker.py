@@ -10,9 +10,12 @@ extra attributes do not survive pickling.
 """
 
 import logging
+import multiprocessing
 import os
 import signal
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -27,6 +30,7 @@ from pravis_api.services.speech.language_model import (
     CatalogueVocabulary,
     ModelFiles,
     build_model,
+    read_words,
 )
 
 logger = logging.getLogger(__name__)
@@ -35,8 +39,11 @@ Role = Literal["assistant", "dictation"]
 GENERAL_MODEL = "general"
 ENGINE_NAME = "pocketsphinx"
 
-# Decoders by model: "general", or a boutique model's version.
-_decoders: dict[str, Decoder] = {}
+# Decoders by model: "general", or a boutique model's version, each with the
+# words of its boutique corpus (empty for the general model).
+_decoders: dict[str, tuple[Decoder, frozenset[str]]] = {}
+# How often a worker checks that the API process that started it still runs.
+PARENT_CHECK_SECONDS = 1.0
 # Tokens of the decoder output that are not words.
 _NON_WORDS = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]"})
 
@@ -53,6 +60,7 @@ def initialize(
     # process stops the pool itself after a graceful shutdown, so a worker
     # that died on SIGINT would only fail the requests still in flight.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     if role == "dictation":
         _decoder_for(None)
     else:
@@ -61,24 +69,42 @@ def initialize(
         ready.wait(ready_timeout)
 
 
+def _exit_with_parent(interval_seconds: float = PARENT_CHECK_SECONDS) -> None:
+    """Exit when the API process is gone.
+
+    A worker blocks reading its job queue, so a parent killed with SIGKILL
+    (by an out-of-memory killer, or a test) would leave it running for ever.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_seconds)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def ping() -> int:
     """Return the worker's pid; used to start and health-check the pool."""
     return os.getpid()
 
 
-def _decoder_for(model: ModelFiles | None) -> Decoder:
+def _decoder_for(model: ModelFiles | None) -> tuple[Decoder, frozenset[str]]:
     key = model.version if model is not None else GENERAL_MODEL
-    decoder = _decoders.get(key)
-    if decoder is None:
+    loaded = _decoders.get(key)
+    if loaded is None:
         if model is None:
-            decoder = Decoder(loglevel="FATAL")
+            loaded = Decoder(loglevel="FATAL"), frozenset()
         else:
             decoder = Decoder(lm=model.lm_path, dict=model.dict_path, loglevel="FATAL")
+            loaded = decoder, read_words(model)
         # Keep one boutique model: an older version is never used again.
         for stale in [name for name in _decoders if name not in (GENERAL_MODEL, key)]:
             del _decoders[stale]
-        _decoders[key] = decoder
-    return decoder
+        _decoders[key] = loaded
+    return loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +112,10 @@ class Word:
     text: str
     # Posterior probability of the word given the audio, 0 to 1.
     confidence: float
+    # Whether the boutique corpus has the word, rather than only the list of
+    # common words added so that other speech has somewhere to go. Always
+    # False for the general model.
+    boutique: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +157,7 @@ def transcribe_recording(
 
 
 def transcribe_pcm(pcm: bytes, model: ModelFiles | None = None) -> tuple[Word, ...]:
-    decoder = _decoder_for(model)
+    decoder, boutique_words = _decoder_for(model)
     if not pcm:
         return ()  # the decoder raises IndexError on an empty buffer
 
@@ -139,12 +169,14 @@ def transcribe_pcm(pcm: bytes, model: ModelFiles | None = None) -> tuple[Word, .
         decoder.end_utt()
     if decoder.hyp() is None:
         return ()
-    return tuple(
+    words = []
+    for segment in decoder.seg():
+        if segment.word in _NON_WORDS:
+            continue
         # Alternative pronunciations come out as "the(2)".
-        Word(segment.word.split("(", 1)[0], round(segment.prob, 3))
-        for segment in decoder.seg()
-        if segment.word not in _NON_WORDS
-    )
+        text = segment.word.split("(", 1)[0]
+        words.append(Word(text, round(segment.prob, 3), text in boutique_words))
+    return tuple(words)
 
 
 def synthesize(
@@ -156,4 +188,11 @@ def synthesize(
 
 
 def build_language_model(vocabulary: CatalogueVocabulary, directory: str) -> ModelFiles:
-    return build_model(vocabulary, Path(directory))
+    """Build the boutique model in a child process of this worker.
+
+    The build allocates about 65 MB that Python keeps after it ends; in a
+    child, it goes back to the system when the child exits.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as builder:
+        return builder.submit(build_model, vocabulary, Path(directory)).result()

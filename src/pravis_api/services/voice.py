@@ -4,6 +4,7 @@ interaction out."""
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from azure.core.exceptions import AzureError
@@ -23,12 +24,12 @@ from pravis_api.models.base import utc_now
 from pravis_api.repositories.interactions import NewInteraction, add_interaction
 from pravis_api.repositories.products import CatalogueItem
 from pravis_api.schemas.voice import ProductSummary, SpeechInfo, VoiceReply
-from pravis_api.services.assistant import Assistant, AssistantReply
+from pravis_api.services.assistant.responder import Assistant, AssistantReply
 from pravis_api.services.speech.espeak import Voice
 from pravis_api.services.speech.models import SpeechModels
 from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.speech_pool import SpeechJobTimeoutError, SpeechWorkerPool
-from pravis_api.services.speech_worker import ENGINE_NAME, Transcription
+from pravis_api.services.speech_worker import ENGINE_NAME, Transcription, Word
 from pravis_api.services.storage import RECORDING_CONTENT_TYPES, BlobStore
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,22 @@ def raise_for_audio_error(result: Transcription) -> None:
     )
 
 
+def words_to_act_on(
+    words: Sequence[Word], min_confidence: float, max_unknown_share: float
+) -> str:
+    """The words of a transcript that the assistant may act on.
+
+    Unsure words are left out. If too many of the rest are outside the
+    boutique vocabulary, none is kept: such speech is about something else,
+    and its few boutique-sounding words ("gold", "add") are mishearings.
+    """
+    sure = [word for word in words if word.confidence >= min_confidence]
+    unknown = sum(not word.boutique for word in sure)
+    if sure and unknown / len(sure) > max_unknown_share:
+        return ""
+    return " ".join(word.text for word in sure)
+
+
 @dataclass(frozen=True, slots=True)
 class SpeakRequest:
     """The shopper asked for the reply as speech, in this voice and format."""
@@ -139,6 +156,7 @@ class VoiceService:
         speech: SpeechService,
         max_audio_seconds: float,
         min_word_confidence: float,
+        max_unknown_word_share: float,
     ) -> None:
         self.session = session
         self.speech_pool = speech_pool
@@ -148,6 +166,7 @@ class VoiceService:
         self.speech = speech
         self.max_audio_seconds = max_audio_seconds
         self.min_word_confidence = min_word_confidence
+        self.max_unknown_word_share = max_unknown_word_share
 
     async def answer_recording(
         self, data: bytes, shopper: Shopper, speak: SpeakRequest | None = None
@@ -185,11 +204,8 @@ class VoiceService:
         }
 
         step = time.perf_counter()
-        # Unsure words are left out, so a misheard word triggers no action.
-        heard = " ".join(
-            word.text
-            for word in result.words
-            if word.confidence >= self.min_word_confidence
+        heard = words_to_act_on(
+            result.words, self.min_word_confidence, self.max_unknown_word_share
         )
         answer = await self.assistant.respond(heard, shopper.session_id, spoken=True)
         timings["understand"] = elapsed_ms(step)

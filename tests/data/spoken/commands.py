@@ -73,7 +73,7 @@ COMMANDS: list[tuple[str, str, dict[str, Any]]] = [
     ("go back please", "back", {}),
     ("take me back", "back", {}),
     ("hi there", "greeting", {}),
-    ("good afternoon", "greeting", {}),
+    ("good afternoon to you", "greeting", {}),
     ("what can you help me with", "help", {}),
     ("i need some help", "help", {}),
     ("show me emerald silk sarees under three hundred dollars", "search",

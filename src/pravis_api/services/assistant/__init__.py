@@ -1,5 +1,6 @@
-"""Ask Pravi: understands a shopper's request and replies from the catalogue."""
+"""Ask Pravi: understands a shopper's request and replies from the catalogue.
 
-from pravis_api.services.assistant.responder import Assistant, AssistantReply
-
-__all__ = ["Assistant", "AssistantReply"]
+The package itself imports nothing, so the speech workers can read the
+lexicon without loading the database layer; `Assistant` lives in
+`responder`.
+"""

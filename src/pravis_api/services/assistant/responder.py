@@ -23,7 +23,12 @@ from pravis_api.repositories.products import (
 from pravis_api.schemas.voice import PAGE_PATHS
 from pravis_api.services.assistant import replies
 from pravis_api.services.assistant.context import Context, load_context
-from pravis_api.services.assistant.understanding import LAST, Request, understand
+from pravis_api.services.assistant.understanding import (
+    LAST,
+    Request,
+    understand,
+    understand_spoken,
+)
 
 
 @dataclass(slots=True)
@@ -56,19 +61,9 @@ class Assistant:
     ) -> AssistantReply:
         """Understand one turn of the conversation and reply from the catalogue.
 
-        With `spoken`, a search that names only free words and no category,
-        colour, fabric, size or price is treated as not understood: such
-        words are how speech about something else comes out of a recogniser
-        that knows the boutique's vocabulary.
+        With `spoken`, the text is a transcript: see `understand_spoken`.
         """
-        request = understand(text)
-        if (
-            spoken
-            and request.intent == "search"
-            and not request.names_products
-            and request.size is None
-        ):
-            request.intent = "fallback"
+        request = understand_spoken(text) if spoken else understand(text)
         intent = request.intent
         if intent == "search":
             return await self._search(

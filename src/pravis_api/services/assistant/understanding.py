@@ -205,6 +205,23 @@ def understand(raw_text: str) -> Request:
     return request
 
 
+def understand_spoken(transcript: str) -> Request:
+    """Understand a transcript of speech, where free words prove nothing.
+
+    A search that names no category, colour, fabric, size or price is taken
+    as not understood: such free words are how speech about something else
+    comes out of a recogniser that knows the boutique's vocabulary.
+    """
+    request = understand(transcript)
+    if (
+        request.intent == "search"
+        and not request.names_products
+        and request.size is None
+    ):
+        request.intent = "fallback"
+    return request
+
+
 def _money(*groups: str | None) -> Decimal | None:
     for group in groups:
         if group is not None:
@@ -288,7 +305,15 @@ def _classify(request: Request) -> str:
     text = request.text
     refers_to_product = request.ordinal is not None or request.refers_back
 
-    if request.topic and not _ADD_TO_CART.search(text):
+    adds_product = bool(_ADD_TO_CART.search(text)) and (
+        refers_to_product or request.has_product_filters
+    )
+    asks_policy = request.topic is not None and not (
+        adds_product and (refers_to_product or request.names_products)
+    )
+    # "what size should i order" asks about sizing; "add it, can i return
+    # it" would add to the cart.
+    if asks_policy:
         return "policy"
     if request.page and not request.names_products:
         if request.page == "checkout" and not _NAVIGATE.search(text):
@@ -298,7 +323,7 @@ def _classify(request: Request) -> str:
         return "checkout"
     if _BACK.search(text):
         return "back"
-    if _ADD_TO_CART.search(text) and (refers_to_product or request.has_product_filters):
+    if adds_product:
         return "add_to_cart"
     if _AVAILABILITY.search(text) and (
         refers_to_product or request.has_product_filters

@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.services.speech.language_model import (
+    WORDS_SUFFIX,
     CatalogueVocabulary,
     ModelFiles,
-    spoken,
+    spoken_values,
 )
 from pravis_api.services.speech_pool import SpeechWorkerPool
 
@@ -125,9 +126,7 @@ class SpeechModels:
             connection = await session.connection()
             for name, sql in _VOCABULARY.items():
                 rows = (await connection.exec_driver_sql(sql)).all()
-                values[name] = tuple(
-                    sorted({spoken(str(row[0])) for row in rows} - {""})
-                )
+                values[name] = spoken_values(str(row[0]) for row in rows)
         return CatalogueVocabulary(**values)
 
 
@@ -136,5 +135,5 @@ def _remove_old_versions(directory: Path) -> None:
         directory.glob("boutique-*.lm"), key=lambda path: path.stat().st_mtime
     )
     for old in models[:-KEEP_VERSIONS]:
-        old.unlink(missing_ok=True)
-        old.with_suffix(".dict").unlink(missing_ok=True)
+        for suffix in (".dict", WORDS_SUFFIX, ".lm"):
+            old.with_suffix(suffix).unlink(missing_ok=True)
