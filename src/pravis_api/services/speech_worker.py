@@ -9,10 +9,12 @@ boundary as plain dataclasses, not exceptions, because exceptions with
 extra attributes do not survive pickling.
 """
 
+import io
 import logging
 import os
 import signal
 import time
+import wave
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Literal
 
 from pocketsphinx import Decoder
 
-from pravis_api.services.audio import AudioError, decode_to_pcm
+from pravis_api.services.audio import SAMPLE_RATE, AudioError, decode_to_pcm
 from pravis_api.services.speech.encoding import encode_speech
 from pravis_api.services.speech.espeak import espeak
 from pravis_api.services.speech.language_model import (
@@ -123,6 +125,39 @@ def transcribe_recording(
         duration_s=audio.duration_s,
         decode_ms=(decoded - started) * 1000,
         transcribe_ms=(finished - decoded) * 1000,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedRecording:
+    """An upload decoded to 16 kHz mono 16-bit WAV, for a cloud recogniser."""
+
+    wav: bytes = b""
+    audio_format: str | None = None
+    duration_s: float = 0.0
+    decode_ms: float = 0.0
+    error_code: str | None = None
+    error_message: str = ""
+
+
+def decode_recording(data: bytes, max_seconds: float) -> DecodedRecording:
+    """Decode an uploaded recording and wrap its samples in a WAV file."""
+    started = time.perf_counter()
+    try:
+        audio = decode_to_pcm(data, max_seconds=max_seconds)
+    except AudioError as exc:
+        return DecodedRecording(error_code=exc.code, error_message=exc.message)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(SAMPLE_RATE)
+        writer.writeframes(audio.pcm)
+    return DecodedRecording(
+        wav=buffer.getvalue(),
+        audio_format=audio.audio_format,
+        duration_s=audio.duration_s,
+        decode_ms=(time.perf_counter() - started) * 1000,
     )
 
 

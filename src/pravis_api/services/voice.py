@@ -24,11 +24,15 @@ from pravis_api.repositories.interactions import NewInteraction, add_interaction
 from pravis_api.repositories.products import CatalogueItem
 from pravis_api.schemas.voice import ProductSummary, SpeechInfo, VoiceReply
 from pravis_api.services.assistant import Assistant, AssistantReply
-from pravis_api.services.speech.espeak import Voice
-from pravis_api.services.speech.models import SpeechModels
+from pravis_api.services.providers.base import (
+    ProviderFailedError,
+    ProviderTimeoutError,
+    SpeechToText,
+    SpeechVoice,
+)
 from pravis_api.services.speech.synthesis import SpeechService
-from pravis_api.services.speech_pool import SpeechJobTimeoutError, SpeechWorkerPool
-from pravis_api.services.speech_worker import ENGINE_NAME, Transcription
+from pravis_api.services.speech_pool import SpeechJobTimeoutError
+from pravis_api.services.speech_worker import Transcription
 from pravis_api.services.storage import RECORDING_CONTENT_TYPES, BlobStore
 
 logger = logging.getLogger(__name__)
@@ -46,10 +50,6 @@ class AudioTooLongError(InvalidInputError):
 
 class UnsupportedAudioFormatError(UnsupportedMediaTypeError):
     code = "unsupported-audio-format"
-
-
-class SpeechTimedOutError(ServiceUnavailableError):
-    code = "speech-timeout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +123,7 @@ def raise_for_audio_error(result: Transcription) -> None:
 class SpeakRequest:
     """The shopper asked for the reply as speech, in this voice and format."""
 
-    voice: Voice
+    voice: SpeechVoice
     audio_format: str
 
 
@@ -131,20 +131,18 @@ class VoiceService:
     def __init__(
         self,
         session: AsyncSession,
-        speech_pool: SpeechWorkerPool,
+        speech_to_text: SpeechToText,
         blobs: BlobStore,
         assistant: Assistant,
         *,
-        speech_models: SpeechModels,
         speech: SpeechService,
         max_audio_seconds: float,
         min_word_confidence: float,
     ) -> None:
         self.session = session
-        self.speech_pool = speech_pool
+        self.speech_to_text = speech_to_text
         self.blobs = blobs
         self.assistant = assistant
-        self.speech_models = speech_models
         self.speech = speech
         self.max_audio_seconds = max_audio_seconds
         self.min_word_confidence = min_word_confidence
@@ -159,24 +157,9 @@ class VoiceService:
         cannot be saved, the recording uploaded for it is deleted again.
         """
         started = time.perf_counter()
-        model = await self.speech_models.ensure()
-        if model is None:
-            raise ServiceUnavailableError(
-                "The speech recogniser's boutique model is not built yet, because "
-                "the catalogue could not be read. Retry in a few seconds.",
-                retry_after_seconds=5,
-            )
-        try:
-            result = await self.speech_pool.transcribe(
-                data, max_seconds=self.max_audio_seconds, model=model
-            )
-        except SpeechJobTimeoutError as exc:
-            raise SpeechTimedOutError(
-                f"The speech workers did not finish this recording within "
-                f"{self.speech_pool.timeout_seconds:g} s, because they are busy. "
-                "Retry shortly.",
-                retry_after_seconds=5,
-            ) from exc
+        result = await self.speech_to_text.transcribe(
+            data, max_seconds=self.max_audio_seconds
+        )
         raise_for_audio_error(result)
         timings = {
             "decode": round(result.decode_ms, 1),
@@ -197,7 +180,7 @@ class VoiceService:
         interaction = _new_interaction(shopper, "audio", result.transcript, answer)
         interaction.audio_format = result.audio_format
         interaction.audio_duration_s = round(result.duration_s, 3)
-        interaction.stt_engine = ENGINE_NAME
+        interaction.stt_engine = self.speech_to_text.name
 
         if shopper.store_recording:
             step = time.perf_counter()
@@ -231,7 +214,12 @@ class VoiceService:
         step = time.perf_counter()
         try:
             speech = await self.speech.speak(reply, speak.voice, speak.audio_format)
-        except (ServiceUnavailableError, SpeechJobTimeoutError) as exc:
+        except (
+            ServiceUnavailableError,
+            SpeechJobTimeoutError,
+            ProviderFailedError,
+            ProviderTimeoutError,
+        ) as exc:
             logger.warning("voice.speech_skipped", extra={"error": repr(exc)})
             return None
         finally:
