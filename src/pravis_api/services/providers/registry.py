@@ -28,17 +28,29 @@ class Providers:
         await asyncio.gather(*(client.aclose() for client in self.http_clients))
 
 
-def check_default_voice(settings: Settings, provider: TextToSpeech) -> str:
-    """Return the default voice id; raise ValueError if the provider lacks it."""
-    voice_id = settings.tts_default_voice or provider.default_voice
+TEXT_TO_SPEECH_CLASSES: dict[
+    str,
+    type[LocalTextToSpeech]
+    | type[azure_speech.AzureTextToSpeech]
+    | type[openai_compatible.OpenAITextToSpeech],
+] = {
+    "local": LocalTextToSpeech,
+    "azure": azure_speech.AzureTextToSpeech,
+    "openai": openai_compatible.OpenAITextToSpeech,
+}
+
+
+def check_default_voice(settings: Settings) -> None:
+    """Raise ValueError if TTS_DEFAULT_VOICE is not a voice of the provider."""
+    provider = TEXT_TO_SPEECH_CLASSES[settings.text_to_speech_provider]
+    voice_id = settings.tts_default_voice
     known = [voice.id for voice in provider.voices]
-    if voice_id not in known:
+    if voice_id is not None and voice_id not in known:
         raise ValueError(
             f"TTS_DEFAULT_VOICE {voice_id!r} is not a voice of the "
             f"{settings.text_to_speech_provider} text-to-speech provider. Choose "
             f"one of: {', '.join(known)}, or unset it for {provider.default_voice}"
         )
-    return voice_id
 
 
 def _provider_http(
@@ -65,6 +77,7 @@ def open_providers(
     Creating them opens no connection. Raises ValueError when the default
     voice does not belong to the text-to-speech provider.
     """
+    check_default_voice(settings)
     azure: ProviderHttp | None = None
     openai: ProviderHttp | None = None
     if settings.stages_using("azure"):
@@ -121,7 +134,6 @@ def open_providers(
         text_to_speech = LocalTextToSpeech(
             speech_pool, words_per_minute=settings.tts_words_per_minute
         )
-    check_default_voice(settings, text_to_speech)
 
     reply_writer: ReplyWriter | None = None
     if settings.reply_provider == "openai" and openai is not None:
