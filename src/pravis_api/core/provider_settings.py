@@ -34,7 +34,7 @@ def _http_url(value: str, variable: str) -> str:
 
 
 class ProviderSettings(BaseModel):
-    """Which provider serves each stage, and how to reach the cloud ones."""
+    """The provider of each stage, and the settings to reach cloud providers."""
 
     # local: PocketSphinx in the speech workers; azure: Azure AI Speech;
     # openai: an OpenAI-compatible /audio/transcriptions endpoint.
@@ -47,8 +47,8 @@ class ProviderSettings(BaseModel):
 
     # Seconds one request to a provider may take, connecting included.
     provider_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    # Retries after a connection error, a 429 or a 5xx answer. A 4xx other
-    # than 429 and a timed-out answer are never retried.
+    # Retries after a connection error, a 429 or a 5xx response. A 4xx other
+    # than 429 and a timed-out request are never retried.
     provider_max_retries: int = Field(default=2, ge=0, le=5)
     # The longest Retry-After a provider may ask for and still be retried;
     # a longer one fails the request at once.

@@ -66,7 +66,7 @@ class TextToSpeech(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReplyTurn:
-    """One turn for a reply writer: what the shopper said and the grounding."""
+    """One turn for a reply writer: the shopper's words and the grounding."""
 
     text: str
     answer: AssistantReply
@@ -85,7 +85,7 @@ class ReplyWriter(Protocol):
 
 
 class ProviderFailedError(AppError):
-    """A provider answered with an error, or could not be reached."""
+    """A provider returned an error status, or could not be reached."""
 
     status = 502
     code = "provider-failed"
@@ -114,7 +114,7 @@ class ProviderFailedError(AppError):
 
 
 class ProviderTimeoutError(AppError):
-    """A provider did not answer within the configured timeout."""
+    """A provider did not respond within the configured timeout."""
 
     status = 504
     code = "provider-timeout"

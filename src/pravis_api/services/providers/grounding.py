@@ -1,10 +1,10 @@
 """Replies written by a chat model from the assistant's grounding.
 
 The assistant still decides the intent, the entities, the action and the
-products, so the voice reply keeps its contract; the model only words the
-reply. Its system prompt carries the store policies, the catalogue rows
-found for this turn, the action the frontend will take and the reply the
-templates wrote, and tells the model to use no other facts.
+products, so the voice reply keeps its contract, and the model only words
+the reply. Its system prompt contains the store policies, the catalogue
+rows found for this turn, the action the frontend will take and the reply
+the templates wrote. It tells the model to use no other facts.
 """
 
 import json

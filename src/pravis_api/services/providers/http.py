@@ -2,10 +2,10 @@
 
 Retries follow stamina's exponential backoff with jitter, and happen only
 where a second try can succeed: a connection that could not be opened, a
-429 and a 5xx answer. A 429 or 503 with Retry-After waits that long, unless
-it asks for more than the configured maximum, which fails the request at
-once. Other 4xx answers and timed-out answers are never retried: the first
-will fail again, and the second may already have been processed.
+429 and a 5xx response. A Retry-After header sets the wait, unless it
+requests more than the configured maximum, which fails the request at once.
+Other 4xx responses and timed-out requests are never retried, because the
+first fail again and the second may already have been processed.
 """
 
 import logging
@@ -23,7 +23,7 @@ from pravis_api.services.providers.base import FAILED_ERRORS, TIMEOUT_ERRORS, St
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"pravis-api/{__version__}"
-# Backoff before the first retry, and its maximum, in seconds; stamina adds
+# Backoff before the first retry, and its maximum, in seconds. stamina adds
 # up to RETRY_JITTER_SECONDS of random jitter.
 RETRY_WAIT_INITIAL_SECONDS = 0.2
 RETRY_WAIT_MAX_SECONDS = 2.0
@@ -31,7 +31,7 @@ RETRY_JITTER_SECONDS = 0.2
 
 
 class RetryableStatusError(Exception):
-    """A 429 or 5xx answer, raised so that stamina can retry it."""
+    """A 429 or 5xx response, raised so that stamina can retry it."""
 
     def __init__(self, provider: str, response: httpx.Response) -> None:
         super().__init__(f"{provider} answered {response.status_code}")
@@ -39,7 +39,7 @@ class RetryableStatusError(Exception):
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """Return the wait that Retry-After asks for, in seconds, if it has one."""
+    """Return the wait that Retry-After requests, in seconds, or None."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
@@ -96,7 +96,7 @@ class ProviderHttp:
     async def post(self, url: str, *, stage: Stage, **request: Any) -> httpx.Response:
         """POST with retries; return a 2xx response or raise the stage's error.
 
-        Raises ProviderFailedError (502) for an error answer or a failed
+        Raises ProviderFailedError (502) for an error response or a failed
         connection, and ProviderTimeoutError (504) for a timeout.
         """
         attempts = 0

@@ -48,8 +48,8 @@ OPENAI_VOICES = tuple(
 def segment_confidence(segment: dict[str, Any]) -> float:
     """Estimate a segment's confidence from verbose_json's statistics.
 
-    exp(avg_logprob) is the mean token probability; a segment that the
-    model itself thinks holds no speech (no_speech_prob) is trusted less.
+    exp(avg_logprob) is the mean token probability. A segment that the
+    model rates as likely silence (no_speech_prob) is trusted less.
     """
     try:
         probability = math.exp(float(segment.get("avg_logprob", 0.0)))

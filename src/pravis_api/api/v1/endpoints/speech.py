@@ -100,7 +100,7 @@ async def cached_speech(name: str, speech: SpeechServiceDep) -> Response:
 
 @router.get("/voices", response_model=list[VoicePublic])
 async def voices(speech: SpeechServiceDep) -> list[VoicePublic]:
-    """The voices of the text-to-speech provider."""
+    """List the voices of the text-to-speech provider."""
     return [
         VoicePublic(
             id=voice.id, name=voice.name, language=voice.language, gender=voice.gender
