@@ -27,6 +27,9 @@ from pravis_api.core.config import Settings
 from pravis_api.main import create_app
 from pravis_api.models.user import User
 from pravis_api.services.catalogue import seed_demo_catalogue
+from tests.fakes.azure_speech import azure_speech_app
+from tests.fakes.openai_api import openai_app
+from tests.fakes.server import FakeControl, FakeServer
 from tests.servers import (
     ApiServer,
     LocalServer,
@@ -144,6 +147,36 @@ def smtp() -> Iterator[SmtpSink]:
     server = SmtpSink().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def azure_speech_server() -> Iterator[FakeServer]:
+    control = FakeControl(key="azure-test-key-0123456789")
+    server = FakeServer(azure_speech_app(control), control).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def openai_server() -> Iterator[FakeServer]:
+    control = FakeControl(key="sk-test-0123456789")
+    server = FakeServer(openai_app(control), control).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def azure_fake(azure_speech_server: FakeServer) -> FakeServer:
+    """The fake Azure AI Speech, with no scripted answers or recorded requests."""
+    azure_speech_server.control.reset()
+    return azure_speech_server
+
+
+@pytest.fixture
+def openai_fake(openai_server: FakeServer) -> FakeServer:
+    """The fake OpenAI-compatible server, reset like azure_fake."""
+    openai_server.control.reset()
+    return openai_server
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from pravis_api.core.config import Settings
 from pravis_api.db.engine import create_engine, create_session_factory
 from pravis_api.services.denylist import TokenDenylist
+from pravis_api.services.providers.registry import Providers, open_providers
 from pravis_api.services.speech.cache import SpeechCache
 from pravis_api.services.speech.models import SpeechModels
 from pravis_api.services.speech_pool import SpeechWorkerPool
@@ -40,6 +41,8 @@ class Resources:
     speech_models: SpeechModels
     speech_cache: SpeechCache
     denylist: TokenDenylist
+    # Speech-to-text, reply and text-to-speech, as the settings choose.
+    providers: Providers
 
     @classmethod
     async def open(cls, settings: Settings) -> "Resources":
@@ -76,6 +79,12 @@ class Resources:
             settings.speech_model_dir,
             refresh_seconds=settings.speech_model_refresh_seconds,
         )
+        providers = open_providers(
+            settings,
+            speech_pool=speech_pool,
+            dictation_pool=dictation_pool,
+            speech_models=speech_models,
+        )
         resources = cls(
             engine,
             create_session_factory(engine),
@@ -87,6 +96,7 @@ class Resources:
             speech_models,
             SpeechCache(redis, blobs, settings),
             TokenDenylist(redis),
+            providers,
         )
         try:
             await blobs.ensure_container()
@@ -133,6 +143,9 @@ class Resources:
             _close_within("redis", self.redis.aclose(), CLIENT_CLOSE_TIMEOUT_SECONDS),
             _close_within(
                 "database", self.engine.dispose(), CLIENT_CLOSE_TIMEOUT_SECONDS
+            ),
+            _close_within(
+                "providers", self.providers.aclose(), CLIENT_CLOSE_TIMEOUT_SECONDS
             ),
         )
 

@@ -242,3 +242,89 @@ def test_settings_forwarded_allow_ips_rejected(value: str, message: str) -> None
 def test_settings_serving_values_rejected(values: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         settings(**values)
+
+
+def test_settings_providers_default_to_local() -> None:
+    config = settings()
+    assert config.speech_to_text_provider == "local"
+    assert config.reply_provider == "local"
+    assert config.text_to_speech_provider == "local"
+    assert config.tts_default_voice is None
+
+
+@pytest.mark.parametrize(
+    "stage", ["speech_to_text_provider", "text_to_speech_provider"]
+)
+def test_settings_azure_needs_key(stage: str) -> None:
+    with pytest.raises(ValidationError, match="AZURE_SPEECH_KEY is not set"):
+        settings(**{stage: "azure"}, azure_speech_region="westeurope")
+
+
+def test_settings_azure_needs_region_or_endpoint() -> None:
+    with pytest.raises(ValidationError, match="AZURE_SPEECH_REGION is not set"):
+        settings(text_to_speech_provider="azure", azure_speech_key="k" * 32)
+    # An endpoint of its own replaces the region for that stage only.
+    config = settings(
+        text_to_speech_provider="azure",
+        azure_speech_key="k" * 32,
+        azure_speech_tts_endpoint="http://127.0.0.1:9/cognitiveservices/v1",
+    )
+    assert config.azure_tts_url == "http://127.0.0.1:9/cognitiveservices/v1"
+
+
+def test_settings_azure_urls_from_region() -> None:
+    config = settings(
+        speech_to_text_provider="azure",
+        text_to_speech_provider="azure",
+        azure_speech_key="k" * 32,
+        azure_speech_region="westeurope",
+    )
+    assert config.azure_stt_url == (
+        "https://westeurope.stt.speech.microsoft.com"
+        "/speech/recognition/conversation/cognitiveservices/v1"
+    )
+    assert config.azure_tts_url == (
+        "https://westeurope.tts.speech.microsoft.com/cognitiveservices/v1"
+    )
+
+
+def test_settings_rejects_bad_azure_region() -> None:
+    with pytest.raises(ValidationError, match="azure_speech_region"):
+        settings(azure_speech_region="https://westeurope")
+
+
+def test_settings_openai_needs_key_for_openai_com() -> None:
+    with pytest.raises(ValidationError, match="OPENAI_API_KEY is not set"):
+        settings(reply_provider="openai")
+    config = settings(
+        reply_provider="openai", openai_base_url="http://127.0.0.1:8080/v1/"
+    )
+    assert config.openai_base_url == "http://127.0.0.1:8080/v1"
+
+
+def test_settings_rejects_bad_openai_base_url() -> None:
+    with pytest.raises(ValidationError, match="OPENAI_BASE_URL must be"):
+        settings(openai_base_url="api.openai.com/v1")
+
+
+def test_settings_provider_keys_stay_hidden() -> None:
+    config = settings(
+        speech_to_text_provider="azure",
+        reply_provider="openai",
+        azure_speech_key="azure-secret-key-1234",
+        azure_speech_region="westeurope",
+        openai_api_key="sk-secret-5678",
+    )
+    logged = repr(config.summary_for_logs()) + repr(config)
+    assert "azure-secret-key-1234" not in logged
+    assert "sk-secret-5678" not in logged
+    assert config.summary_for_logs()["speech_to_text_provider"] == "azure"
+
+
+def test_settings_validation_error_hides_keys() -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings(
+            text_to_speech_provider="azure",
+            azure_speech_key="azure-secret-key-1234",
+        )
+    assert "azure-secret-key-1234" not in str(caught.value)

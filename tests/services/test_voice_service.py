@@ -37,15 +37,12 @@ def voice_service(
     session: AsyncSession, resources: Resources, blobs: BlobStore
 ) -> VoiceService:
     assistant = Assistant(session, currency="USD", max_products=5)
-    speech = SpeechService(
-        resources.speech_pool, resources.speech_cache, words_per_minute=165
-    )
+    speech = SpeechService(resources.providers.text_to_speech, resources.speech_cache)
     return VoiceService(
         session,
-        resources.speech_pool,
+        resources.providers.speech_to_text,
         blobs,
         assistant,
-        speech_models=resources.speech_models,
         speech=speech,
         max_audio_seconds=30,
         min_word_confidence=0.0,

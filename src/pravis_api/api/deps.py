@@ -22,6 +22,7 @@ from pravis_api.services.assistant.responder import Assistant
 from pravis_api.services.history import HistoryService
 from pravis_api.services.mail import Mailer
 from pravis_api.services.password_reset import PasswordResetService
+from pravis_api.services.providers.grounding import WrittenReplyAssistant
 from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore
@@ -110,9 +111,9 @@ SpeechPoolDep = Annotated[SpeechWorkerPool, Depends(get_speech_pool)]
 
 def speech_service(resources: Resources, settings: Settings) -> SpeechService:
     return SpeechService(
-        resources.speech_pool,
+        resources.providers.text_to_speech,
         resources.speech_cache,
-        words_per_minute=settings.tts_words_per_minute,
+        default_voice=settings.tts_default_voice,
     )
 
 
@@ -129,17 +130,26 @@ async def get_voice_service(
     session: ReadSessionDep, resources: ResourcesDep, settings: SettingsDep
 ) -> VoiceService:
     # Autocommit suffices: the pipeline reads, then writes one row.
-    assistant = Assistant(
-        session,
-        currency=settings.store_currency,
-        max_products=settings.assistant_max_products,
-    )
+    writer = resources.providers.reply_writer
+    assistant: Assistant
+    if writer is None:
+        assistant = Assistant(
+            session,
+            currency=settings.store_currency,
+            max_products=settings.assistant_max_products,
+        )
+    else:
+        assistant = WrittenReplyAssistant(
+            session,
+            currency=settings.store_currency,
+            max_products=settings.assistant_max_products,
+            writer=writer,
+        )
     return VoiceService(
         session,
-        resources.speech_pool,
+        resources.providers.speech_to_text,
         resources.blobs,
         assistant,
-        speech_models=resources.speech_models,
         speech=speech_service(resources, settings),
         max_audio_seconds=settings.voice_max_audio_seconds,
         min_word_confidence=settings.speech_min_word_confidence,

@@ -14,6 +14,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
+from pravis_api.core.provider_settings import ProviderSettings
+
 Environment = Literal["development", "staging", "production"]
 
 # The well-known Azurite account, published in Microsoft's emulator docs. The
@@ -38,8 +40,11 @@ SECRET_KEY_HINT = (
 )
 
 
-class Settings(BaseSettings):
-    """Service configuration. Every field maps to the upper-case variable."""
+class Settings(BaseSettings, ProviderSettings):
+    """Service configuration. Every field maps to the upper-case variable.
+
+    The speech and reply provider settings come from ProviderSettings.
+    """
 
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -165,8 +170,9 @@ class Settings(BaseSettings):
     # vocabulary, the speech is taken to be about something else and gets
     # the fallback reply with no action. 1 turns the check off.
     speech_max_unknown_word_share: float = Field(default=0.25, ge=0, le=1)
-    # Speech synthesis: the default voice id (see GET /voice/voices) and pace.
-    tts_default_voice: str = "en-us-f"
+    # Speech synthesis: the default voice id (see GET /voice/voices), unset
+    # for the text-to-speech provider's own default; and eSpeak NG's pace.
+    tts_default_voice: str | None = None
     tts_words_per_minute: int = Field(default=165, ge=80, le=400)
     # Synthesised speech is kept in Blob Storage, and in Redis for this long
     # when no larger than speech_cache_redis_max_bytes.
@@ -358,6 +364,7 @@ class Settings(BaseSettings):
             "smtp": f"{self.smtp_host}:{self.smtp_port} ({self.smtp_security})",
             "voice_store_recordings_default": self.voice_store_recordings_default,
             "voice_retention_days": self.voice_retention_days,
+            **self.providers_for_logs(),
         }
 
 

@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 from pravis_api.core.errors import ServiceUnavailableError
 from pravis_api.services import speech_worker
 from pravis_api.services.speech.language_model import CatalogueVocabulary, ModelFiles
-from pravis_api.services.speech_worker import Role, Transcription
+from pravis_api.services.speech_worker import DecodedRecording, Role, Transcription
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,10 @@ class SpeechWorkerPool:
         return await self._run(
             speech_worker.transcribe_recording, data, max_seconds, model
         )
+
+    async def decode(self, data: bytes, *, max_seconds: float) -> DecodedRecording:
+        """Decode an upload to 16 kHz mono WAV, for a cloud speech recogniser."""
+        return await self._run(speech_worker.decode_recording, data, max_seconds)
 
     async def synthesize(
         self, text: str, *, voice: str, words_per_minute: int, audio_format: str

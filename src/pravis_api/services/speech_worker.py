@@ -9,12 +9,14 @@ boundary as plain dataclasses, not exceptions, because exceptions with
 extra attributes do not survive pickling.
 """
 
+import io
 import logging
 import multiprocessing
 import os
 import signal
 import threading
 import time
+import wave
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Barrier
@@ -23,7 +25,7 @@ from typing import Literal
 
 from pocketsphinx import Decoder
 
-from pravis_api.services.audio import AudioError, decode_to_pcm
+from pravis_api.services.audio import SAMPLE_RATE, AudioError, decode_to_pcm
 from pravis_api.services.speech.encoding import encode_speech
 from pravis_api.services.speech.espeak import espeak
 from pravis_api.services.speech.language_model import (
@@ -113,9 +115,9 @@ class Word:
     # Posterior probability of the word given the audio, 0 to 1.
     confidence: float
     # Whether the boutique corpus has the word, rather than only the list of
-    # common words added so that other speech has somewhere to go. Always
-    # False for the general model.
-    boutique: bool = False
+    # common words added so that other speech has somewhere to go. None from
+    # recognisers without the boutique model: the general one, cloud ones.
+    boutique: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,39 @@ def transcribe_recording(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DecodedRecording:
+    """An upload decoded to 16 kHz mono 16-bit WAV, for a cloud recogniser."""
+
+    wav: bytes = b""
+    audio_format: str | None = None
+    duration_s: float = 0.0
+    decode_ms: float = 0.0
+    error_code: str | None = None
+    error_message: str = ""
+
+
+def decode_recording(data: bytes, max_seconds: float) -> DecodedRecording:
+    """Decode an uploaded recording and wrap its samples in a WAV file."""
+    started = time.perf_counter()
+    try:
+        audio = decode_to_pcm(data, max_seconds=max_seconds)
+    except AudioError as exc:
+        return DecodedRecording(error_code=exc.code, error_message=exc.message)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(SAMPLE_RATE)
+        writer.writeframes(audio.pcm)
+    return DecodedRecording(
+        wav=buffer.getvalue(),
+        audio_format=audio.audio_format,
+        duration_s=audio.duration_s,
+        decode_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
 def transcribe_pcm(pcm: bytes, model: ModelFiles | None = None) -> tuple[Word, ...]:
     decoder, boutique_words = _decoder_for(model)
     if not pcm:
@@ -175,7 +210,8 @@ def transcribe_pcm(pcm: bytes, model: ModelFiles | None = None) -> tuple[Word, .
             continue
         # Alternative pronunciations come out as "the(2)".
         text = segment.word.split("(", 1)[0]
-        words.append(Word(text, round(segment.prob, 3), text in boutique_words))
+        boutique = text in boutique_words if model is not None else None
+        words.append(Word(text, round(segment.prob, 3), boutique))
     return tuple(words)
 
 

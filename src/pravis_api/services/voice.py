@@ -25,11 +25,15 @@ from pravis_api.repositories.interactions import NewInteraction, add_interaction
 from pravis_api.repositories.products import CatalogueItem
 from pravis_api.schemas.voice import ProductSummary, SpeechInfo, VoiceReply
 from pravis_api.services.assistant.responder import Assistant, AssistantReply
-from pravis_api.services.speech.espeak import Voice
-from pravis_api.services.speech.models import SpeechModels
+from pravis_api.services.providers.base import (
+    ProviderFailedError,
+    ProviderTimeoutError,
+    SpeechToText,
+    SpeechVoice,
+)
 from pravis_api.services.speech.synthesis import SpeechService
-from pravis_api.services.speech_pool import SpeechJobTimeoutError, SpeechWorkerPool
-from pravis_api.services.speech_worker import ENGINE_NAME, Transcription, Word
+from pravis_api.services.speech_pool import SpeechJobTimeoutError
+from pravis_api.services.speech_worker import Transcription, Word
 from pravis_api.services.storage import RECORDING_CONTENT_TYPES, BlobStore
 
 logger = logging.getLogger(__name__)
@@ -47,10 +51,6 @@ class AudioTooLongError(InvalidInputError):
 
 class UnsupportedAudioFormatError(UnsupportedMediaTypeError):
     code = "unsupported-audio-format"
-
-
-class SpeechTimedOutError(ServiceUnavailableError):
-    code = "speech-timeout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +128,13 @@ def words_to_act_on(
     Unsure words are left out. If too many of the rest are outside the
     boutique vocabulary, none is kept: such speech is about something else,
     and its few boutique-sounding words ("gold", "add") are mishearings.
+    Only the boutique model marks its words. A general recogniser's words
+    are kept, since it hears other speech as the words that were said.
     """
     sure = [word for word in words if word.confidence >= min_confidence]
-    unknown = sum(not word.boutique for word in sure)
-    if sure and unknown / len(sure) > max_unknown_share:
+    marked = [word for word in sure if word.boutique is not None]
+    unknown = sum(not word.boutique for word in marked)
+    if marked and unknown / len(marked) > max_unknown_share:
         return ""
     return " ".join(word.text for word in sure)
 
@@ -140,7 +143,7 @@ def words_to_act_on(
 class SpeakRequest:
     """The shopper asked for the reply as speech, in this voice and format."""
 
-    voice: Voice
+    voice: SpeechVoice
     audio_format: str
 
 
@@ -148,21 +151,19 @@ class VoiceService:
     def __init__(
         self,
         session: AsyncSession,
-        speech_pool: SpeechWorkerPool,
+        speech_to_text: SpeechToText,
         blobs: BlobStore,
         assistant: Assistant,
         *,
-        speech_models: SpeechModels,
         speech: SpeechService,
         max_audio_seconds: float,
         min_word_confidence: float,
         max_unknown_word_share: float,
     ) -> None:
         self.session = session
-        self.speech_pool = speech_pool
+        self.speech_to_text = speech_to_text
         self.blobs = blobs
         self.assistant = assistant
-        self.speech_models = speech_models
         self.speech = speech
         self.max_audio_seconds = max_audio_seconds
         self.min_word_confidence = min_word_confidence
@@ -178,24 +179,9 @@ class VoiceService:
         cannot be saved, the recording uploaded for it is deleted again.
         """
         started = time.perf_counter()
-        model = await self.speech_models.ensure()
-        if model is None:
-            raise ServiceUnavailableError(
-                "The speech recogniser's boutique model is not built yet, because "
-                "the catalogue could not be read. Retry in a few seconds.",
-                retry_after_seconds=5,
-            )
-        try:
-            result = await self.speech_pool.transcribe(
-                data, max_seconds=self.max_audio_seconds, model=model
-            )
-        except SpeechJobTimeoutError as exc:
-            raise SpeechTimedOutError(
-                f"The speech workers did not finish this recording within "
-                f"{self.speech_pool.timeout_seconds:g} s, because they are busy. "
-                "Retry shortly.",
-                retry_after_seconds=5,
-            ) from exc
+        result = await self.speech_to_text.transcribe(
+            data, max_seconds=self.max_audio_seconds
+        )
         raise_for_audio_error(result)
         timings = {
             "decode": round(result.decode_ms, 1),
@@ -213,7 +199,7 @@ class VoiceService:
         interaction = _new_interaction(shopper, "audio", result.transcript, answer)
         interaction.audio_format = result.audio_format
         interaction.audio_duration_s = round(result.duration_s, 3)
-        interaction.stt_engine = ENGINE_NAME
+        interaction.stt_engine = self.speech_to_text.name
 
         if shopper.store_recording:
             step = time.perf_counter()
@@ -247,7 +233,12 @@ class VoiceService:
         step = time.perf_counter()
         try:
             speech = await self.speech.speak(reply, speak.voice, speak.audio_format)
-        except (ServiceUnavailableError, SpeechJobTimeoutError) as exc:
+        except (
+            ServiceUnavailableError,
+            SpeechJobTimeoutError,
+            ProviderFailedError,
+            ProviderTimeoutError,
+        ) as exc:
             logger.warning("voice.speech_skipped", extra={"error": repr(exc)})
             return None
         finally:

@@ -1,14 +1,14 @@
-"""Speech for replies: cached synthesis with eSpeak NG in the speech workers."""
+"""Speech for replies: cached synthesis by the text-to-speech provider."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from pravis_api.core.errors import FieldError, InvalidInputError
+from pravis_api.services.providers.base import SpeechVoice, TextToSpeech
 from pravis_api.services.speech.cache import SpeechCache, speech_key
 from pravis_api.services.speech.encoding import SPEECH_FORMATS
-from pravis_api.services.speech.espeak import VOICES, VOICES_BY_ID, Voice
 from pravis_api.services.speech.spoken_text import spoken_text
-from pravis_api.services.speech_pool import SpeechWorkerPool
 
 SPEECH_PATH = "/api/v1/voice/speech"
 
@@ -30,36 +30,46 @@ class Speech:
         return f"{SPEECH_PATH}/{self.key}.{self.audio_format}"
 
 
-def resolve_voice(voice_id: str | None, default: str) -> Voice:
-    voice = VOICES_BY_ID.get(voice_id or default)
-    if voice is None:
-        known = ", ".join(voice.id for voice in VOICES)
-        message = f"Unknown voice {voice_id!r}. Choose one of: {known}."
-        raise InvalidInputError(message, errors=[FieldError("voice", message)])
-    return voice
+def resolve_voice(
+    voice_id: str | None, default: str, voices: Sequence[SpeechVoice]
+) -> SpeechVoice:
+    wanted = voice_id or default
+    for voice in voices:
+        if voice.id == wanted:
+            return voice
+    known = ", ".join(voice.id for voice in voices)
+    message = f"Unknown voice {voice_id!r}. Choose one of: {known}."
+    raise InvalidInputError(message, errors=[FieldError("voice", message)])
 
 
 class SpeechService:
     def __init__(
-        self, pool: SpeechWorkerPool, cache: SpeechCache, *, words_per_minute: int
+        self,
+        provider: TextToSpeech,
+        cache: SpeechCache,
+        *,
+        default_voice: str | None = None,
     ) -> None:
-        self.pool = pool
+        self.provider = provider
         self.cache = cache
-        self.words_per_minute = words_per_minute
+        self.default_voice = default_voice or provider.default_voice
 
-    async def speak(self, text: str, voice: Voice, audio_format: str) -> Speech:
+    @property
+    def voices(self) -> Sequence[SpeechVoice]:
+        return self.provider.voices
+
+    def resolve_voice(self, voice_id: str | None) -> SpeechVoice:
+        """Return the provider's voice with this id, or the default for None."""
+        return resolve_voice(voice_id, self.default_voice, self.provider.voices)
+
+    async def speak(self, text: str, voice: SpeechVoice, audio_format: str) -> Speech:
         """Return the speech for a text, from the cache or synthesised now."""
         words = spoken_text(text)
-        key = speech_key(words, voice.id, audio_format)
+        key = speech_key(words, self.provider.cache_voice(voice), audio_format)
         cached = await self.cache.get(key, audio_format)
         if cached is not None:
             return Speech(key, audio_format, cached[0], "HIT")
-        data = await self.pool.synthesize(
-            words,
-            voice=voice.espeak_name,
-            words_per_minute=self.words_per_minute,
-            audio_format=audio_format,
-        )
+        data = await self.provider.synthesize(words, voice, audio_format)
         await self.cache.put(key, audio_format, data)
         return Speech(key, audio_format, data, "MISS")
 

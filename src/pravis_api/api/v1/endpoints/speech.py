@@ -12,11 +12,7 @@ from pravis_api.schemas.problem import problem_responses
 from pravis_api.schemas.voice import SpeechRequest, TranscriptionReply, VoicePublic
 from pravis_api.services.audio import ACCEPTED_FORMATS_TEXT
 from pravis_api.services.speech.encoding import SPEECH_FORMATS
-from pravis_api.services.speech.espeak import VOICES
-from pravis_api.services.speech.synthesis import resolve_voice
-from pravis_api.services.speech_pool import SpeechJobTimeoutError
-from pravis_api.services.speech_worker import ENGINE_NAME
-from pravis_api.services.voice import SpeechTimedOutError, raise_for_audio_error
+from pravis_api.services.voice import raise_for_audio_error
 
 router = APIRouter(prefix="/voice", tags=["speech"])
 
@@ -26,7 +22,7 @@ _SPEECH_NAME = re.compile(r"^(?P<key>[0-9a-f]{40})\.(?P<format>ogg|mp3|wav)$")
 @router.post(
     "/transcribe",
     response_model=TranscriptionReply,
-    responses=problem_responses(413, 415, 422, 503),
+    responses=problem_responses(413, 415, 422, 502, 503, 504),
 )
 async def transcribe(
     resources: ResourcesDep,
@@ -36,23 +32,18 @@ async def transcribe(
         File(description=f"The recording: {ACCEPTED_FORMATS_TEXT}."),
     ] = None,
 ) -> TranscriptionReply:
-    """Transcribe any English speech with the general dictation model."""
+    """Transcribe any English speech with the general dictation model, or
+    with the cloud speech-to-text provider when one is configured."""
     data = await read_audio(require_audio(audio), settings.voice_max_upload_bytes)
-    try:
-        result = await resources.dictation_pool.transcribe(
-            data, max_seconds=settings.voice_max_audio_seconds
-        )
-    except SpeechJobTimeoutError as exc:
-        raise SpeechTimedOutError(
-            "The dictation workers did not finish this recording in time, "
-            "because they are busy. Retry shortly.",
-            retry_after_seconds=5,
-        ) from exc
+    dictation = resources.providers.dictation
+    result = await dictation.transcribe(
+        data, max_seconds=settings.voice_max_audio_seconds
+    )
     raise_for_audio_error(result)
     return TranscriptionReply(
         transcript=result.transcript,
         duration_s=round(result.duration_s, 3),
-        engine=f"{ENGINE_NAME}/general-en-us",
+        engine=dictation.engine,
     )
 
 
@@ -61,7 +52,7 @@ async def transcribe(
     response_class=Response,
     responses={
         200: {"content": {media: {} for media in SPEECH_FORMATS.values()}},
-        **problem_responses(422, 503),
+        **problem_responses(422, 502, 503, 504),
     },
 )
 async def synthesise(
@@ -74,7 +65,7 @@ async def synthesise(
             f"{settings.voice_max_text_chars}. Send a shorter text."
         )
         raise InvalidInputError(message, errors=[FieldError("text", message)])
-    voice = resolve_voice(request.voice, settings.tts_default_voice)
+    voice = speech.resolve_voice(request.voice)
     result = await speech.speak(request.text, voice, request.format)
     return Response(
         result.data,
@@ -108,11 +99,11 @@ async def cached_speech(name: str, speech: SpeechServiceDep) -> Response:
 
 
 @router.get("/voices", response_model=list[VoicePublic])
-async def voices() -> list[VoicePublic]:
-    """The voices speech can be synthesised in."""
+async def voices(speech: SpeechServiceDep) -> list[VoicePublic]:
+    """List the voices of the text-to-speech provider."""
     return [
         VoicePublic(
             id=voice.id, name=voice.name, language=voice.language, gender=voice.gender
         )
-        for voice in VOICES
+        for voice in speech.voices
     ]

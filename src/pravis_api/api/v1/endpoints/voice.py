@@ -7,7 +7,6 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from pravis_api.api.deps import OptionalUser, SettingsDep, VoiceServiceDep
 from pravis_api.api.uploads import read_audio, require_audio
-from pravis_api.core.config import Settings
 from pravis_api.core.errors import FieldError, InvalidInputError
 from pravis_api.schemas.problem import problem_responses
 from pravis_api.schemas.voice import (
@@ -17,7 +16,7 @@ from pravis_api.schemas.voice import (
     VoiceReply,
 )
 from pravis_api.services.audio import ACCEPTED_FORMATS_TEXT
-from pravis_api.services.speech.synthesis import resolve_voice
+from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.voice import Shopper, SpeakRequest, recording_allowed
 
 router = APIRouter(prefix="/voice", tags=["voice"])
@@ -30,11 +29,11 @@ def _json(reply: VoiceReply) -> Response:
 
 
 def _speak_request(
-    speak: bool, voice: str | None, audio_format: str, settings: Settings
+    speak: bool, voice: str | None, audio_format: str, speech: SpeechService
 ) -> SpeakRequest | None:
     if not speak:
         return None
-    return SpeakRequest(resolve_voice(voice, settings.tts_default_voice), audio_format)
+    return SpeakRequest(speech.resolve_voice(voice), audio_format)
 
 
 def new_session_id() -> str:
@@ -44,7 +43,7 @@ def new_session_id() -> str:
 @router.post(
     "/query",
     response_model=VoiceReply,
-    responses=problem_responses(401, 413, 415, 422, 503),
+    responses=problem_responses(401, 413, 415, 422, 502, 503, 504),
 )
 async def voice_query(
     service: VoiceServiceDep,
@@ -93,14 +92,14 @@ async def voice_query(
             settings.voice_store_recordings_default,
         ),
     )
-    speech = _speak_request(speak, voice, format, settings)
+    speech = _speak_request(speak, voice, format, service.speech)
     return _json(await service.answer_recording(data, shopper, speech))
 
 
 @router.post(
     "/command",
     response_model=VoiceReply,
-    responses=problem_responses(401, 422, 503),
+    responses=problem_responses(401, 422, 502, 503, 504),
 )
 async def voice_command(
     command: TextCommand,
@@ -121,5 +120,7 @@ async def voice_command(
         user_id=user.id if user else None,
         session_id=command.session_id or new_session_id(),
     )
-    speech = _speak_request(command.speak, command.voice, command.format, settings)
+    speech = _speak_request(
+        command.speak, command.voice, command.format, service.speech
+    )
     return _json(await service.answer_text(text, shopper, speech))
