@@ -18,6 +18,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,6 +37,7 @@ from tests.servers import (
     SmtpSink,
     azurite_connection_string,
     azurite_server,
+    redis_server,
     start_api_server,
 )
 
@@ -88,6 +90,11 @@ def make_settings(**overrides: Any) -> Settings:
         "speech_workers": 1,
         "speech_queue_limit": 4,
         "secret_key": "test-secret-key-of-at-least-thirty-two-characters",
+        # Off unless a test turns them on: the shared app's tests roll back
+        # their rows, which cached responses would outlive, and all of them
+        # come from one client address.
+        "cache_enabled": False,
+        "rate_limit_enabled": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -255,6 +262,57 @@ async def running_app(
     app = create_app(make_settings(**overrides))
     async with app.router.lifespan_context(app), client_for(app) as client:
         yield app, client
+
+
+@pytest.fixture(scope="module")
+def own_redis() -> Iterator[LocalServer]:
+    """A Redis server for one test module, which its tests may stop."""
+    server = redis_server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def redis(own_redis: LocalServer) -> AsyncIterator[Redis]:
+    """A client of the module's own Redis server, emptied first."""
+    client = Redis(host="127.0.0.1", port=own_redis.port)
+    await client.flushall()
+    yield client
+    await client.aclose()
+
+
+@asynccontextmanager
+async def middleware_app(
+    database: str, azurite: LocalServer, redis: LocalServer, **overrides: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app with the response cache and rate limits on, using `redis`.
+
+    The default rate limit is high enough for a test's own requests.
+    """
+    values: dict[str, Any] = {
+        "database_url": database,
+        "azure_storage_connection_string": azurite_connection_string(azurite.port),
+        "redis_url": f"redis://127.0.0.1:{redis.port}/0",
+        "redis_retry_seconds": 0.2,
+        "cache_enabled": True,
+        "rate_limit_enabled": True,
+        "rate_limit_default": "10000/minute",
+        "rate_limit_login": "1000/minute",
+        "rate_limit_register": "1000/minute",
+        "rate_limit_voice": "1000/minute",
+    }
+    values.update(overrides)
+    async with running_app(**values) as (app, client):
+        yield app, client
+
+
+async def promote_to_admin(app: FastAPI, email: str) -> None:
+    """Make an existing account an admin, committed."""
+    async with app.state.resources.session_factory() as session:
+        user = (await session.exec(select(User).where(User.email == email))).one()
+        user.is_admin = True
+        session.add(user)
+        await session.commit()
 
 
 async def register(

@@ -175,16 +175,46 @@ def create_superuser(args: argparse.Namespace) -> None:
     print(message)
 
 
+async def _invalidate_cache(settings: Settings, *namespaces: str) -> None:
+    """Make the API's cached responses of these namespaces stale."""
+    from redis.asyncio import Redis
+
+    from pravis_api.services.redis_guard import REDIS_ERRORS
+    from pravis_api.services.response_cache import invalidate_namespaces
+
+    redis = Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
+    try:
+        await invalidate_namespaces(redis, *namespaces)
+    except REDIS_ERRORS as exc:
+        print(
+            f"Warning: the response cache could not be cleared ({exc!r}); the API "
+            f"may serve older {', '.join(namespaces)} responses for up to "
+            f"CACHE_TTL_SECONDS ({settings.cache_ttl_seconds} s).",
+            file=sys.stderr,
+        )
+    finally:
+        await redis.aclose()
+
+
 async def _seed_demo(settings: Settings) -> tuple[int, int]:
     from pravis_api.db.engine import create_engine, create_session_factory
     from pravis_api.services.catalogue import seed_demo_catalogue
+    from pravis_api.services.response_cache import CATALOGUE, POLICIES
 
     engine = create_engine(settings)
     try:
         async with create_session_factory(engine)() as session:
-            return await seed_demo_catalogue(session, currency=settings.store_currency)
+            counts = await seed_demo_catalogue(
+                session, currency=settings.store_currency
+            )
     finally:
         await engine.dispose()
+    await _invalidate_cache(settings, CATALOGUE, POLICIES)
+    return counts
 
 
 def seed_demo(args: argparse.Namespace) -> None:
@@ -254,6 +284,10 @@ async def _purge(settings: Settings, retention_days: int, dry_run: bool) -> int:
         await blobs.close()
         await engine.dispose()
 
+    if not dry_run:
+        from pravis_api.services.response_cache import HISTORY
+
+        await _invalidate_cache(settings, HISTORY)
     if dry_run:
         print(
             f"Would purge data older than {preview.cutoff:%Y-%m-%d %H:%M} UTC: "

@@ -10,12 +10,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from pravis_api import __version__
 from pravis_api.api.errors import exception_handlers
 from pravis_api.api.v1.endpoints import health
-from pravis_api.api.v1.router import UPLOAD_PATHS, build_api_router
+from pravis_api.api.v1.router import RATE_LIMIT_GROUPS, UPLOAD_PATHS, build_api_router
 from pravis_api.core.config import Settings, get_settings
 from pravis_api.core.logging import configure_logging
+from pravis_api.core.telemetry import HEALTH_PATHS, Telemetry
 from pravis_api.middleware.body_limit import BodySizeLimitMiddleware
-from pravis_api.middleware.request_context import RequestContextMiddleware
+from pravis_api.middleware.cache import CacheMiddleware
+from pravis_api.middleware.rate_limit import DEFAULT_GROUP, RateLimitMiddleware
+from pravis_api.middleware.request_logging import RequestLoggingMiddleware
 from pravis_api.resources import Resources
+from pravis_api.services.rate_limiter import RateLimiter
+from pravis_api.services.redis_batch import RedisBatcher
+from pravis_api.services.redis_guard import RedisGuard
+from pravis_api.services.response_cache import ResponseCache
 
 logger = logging.getLogger("pravis_api")
 
@@ -49,19 +56,42 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             },
         )
 
-    app.state.resources = await Resources.open(settings)
+    telemetry: Telemetry = app.state.telemetry
+    with telemetry.lifecycle_span("pravis.startup"):
+        resources = await Resources.open(settings)
+        telemetry.instrument()
+    app.state.resources = resources
+    batcher = RedisBatcher(resources.redis)
+    cache: ResponseCache = app.state.response_cache
+    if settings.cache_enabled:
+        cache.attach(batcher)
+        cache.local.start(resources.redis, settings.redis_retry_seconds)
+    if app.state.rate_limiter is not None:
+        app.state.rate_limiter.attach(batcher)
     logger.info("app.started")
     try:
         yield
     finally:
         logger.info("app.stopping")
-        await app.state.resources.close()
+        with telemetry.lifecycle_span("pravis.shutdown"):
+            cache.attach(None)
+            await cache.local.stop()
+            if app.state.rate_limiter is not None:
+                app.state.rate_limiter.attach(None)
+            await batcher.close()
+            await resources.close()
+            telemetry.uninstrument()
         logger.info("app.stopped")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, telemetry: Telemetry | None = None
+) -> FastAPI:
+    """Build the app. `telemetry` replaces the providers chosen from the
+    settings (Azure Monitor, or none), for tests."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=not settings.is_development)
+    telemetry = telemetry or Telemetry.from_settings(settings)
 
     app = FastAPI(
         title=settings.app_name,
@@ -69,20 +99,64 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Web shop backend and the Ask Pravi voice shopping assistant.",
         lifespan=lifespan,
         exception_handlers=exception_handlers(),
+        telemetry=telemetry.fastapi_options(),  # type: ignore[arg-type]
     )
     app.state.settings = settings
+    app.state.telemetry = telemetry
+    guard = RedisGuard(settings.redis_retry_seconds)
+    app.state.response_cache = ResponseCache(
+        guard,
+        default_ttl=settings.cache_ttl_seconds,
+        max_bytes=settings.cache_max_bytes,
+    )
+    app.state.rate_limiter = None
+    if settings.rate_limit_enabled:
+        app.state.rate_limiter = RateLimiter(
+            {
+                DEFAULT_GROUP: settings.rate_limit_default,
+                "login": settings.rate_limit_login,
+                "register": settings.rate_limit_register,
+                "voice": settings.rate_limit_voice,
+            },
+            guard,
+        )
+    _add_middleware(app, settings)
 
+    app.include_router(health.router)
+    app.include_router(build_api_router())
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Each middleware added wraps the ones before it, so the order of a
-    # request is CORS, request context, body limit, then the routes.
+    # request is CORS, request logging, rate limit, response cache, body
+    # limit, then the routes.
     upload_limit = settings.voice_max_upload_bytes + MULTIPART_OVERHEAD_BYTES
     app.add_middleware(
         BodySizeLimitMiddleware,
         default_limit=DEFAULT_MAX_BODY_BYTES,
         limits_by_path=dict.fromkeys(UPLOAD_PATHS, upload_limit),
     )
-    # Every response, the body limit's 413 and the last-resort 500
-    # included, carries the request id.
-    app.add_middleware(RequestContextMiddleware)
+
+    if settings.cache_enabled:
+        app.add_middleware(
+            CacheMiddleware, cache=app.state.response_cache, settings=settings
+        )
+
+    if app.state.rate_limiter is not None:
+        # Cache hits count against the limits too.
+        app.add_middleware(
+            RateLimitMiddleware,
+            limiter=app.state.rate_limiter,
+            groups_by_path=RATE_LIMIT_GROUPS,
+            exempt_paths=HEALTH_PATHS,
+            trusted_proxies=settings.trusted_proxy_networks,
+            secret_key=settings.secret_key.get_secret_value(),
+        )
+
+    # Every response, the rate limiter's 429, the body limit's 413 and the
+    # last-resort 500 included, carries the request id.
+    app.add_middleware(RequestLoggingMiddleware)
     # Outermost, so the browser can read error responses too.
     app.add_middleware(
         CORSMiddleware,
@@ -90,9 +164,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Request-ID", "Retry-After"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "X-Cache",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
     )
-
-    app.include_router(health.router)
-    app.include_router(build_api_router())
-    return app

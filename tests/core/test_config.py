@@ -328,3 +328,47 @@ def test_settings_validation_error_hides_keys() -> None:
             azure_speech_key="azure-secret-key-1234",
         )
     assert "azure-secret-key-1234" not in str(caught.value)
+
+
+def test_settings_cache_and_limit_defaults() -> None:
+    config = settings()
+    assert config.cache_enabled is True
+    assert config.cache_ttl_seconds == 300
+    assert config.cache_max_bytes == 100 * 1024
+    assert config.rate_limit_enabled is True
+    assert config.rate_limit_login == "10/minute"
+    assert config.trusted_proxy_networks == []
+
+
+@pytest.mark.parametrize("value", ["ten per minute", "10/fortnight", ""])
+def test_settings_rate_limit_validated(value: str) -> None:
+    with pytest.raises(ValidationError, match="not a rate limit"):
+        settings(rate_limit_login=value)
+
+
+def test_settings_rate_limit_several_windows() -> None:
+    assert settings(rate_limit_voice="10/minute;100/hour").rate_limit_voice
+
+
+def test_settings_trusted_proxies_parsed() -> None:
+    config = settings(trusted_proxies="10.0.0.5, 10.1.0.0/16,::1")
+    assert [str(network) for network in config.trusted_proxy_networks] == [
+        "10.0.0.5/32",
+        "10.1.0.0/16",
+        "::1/128",
+    ]
+    with pytest.raises(ValidationError, match="TRUSTED_PROXIES"):
+        settings(trusted_proxies="10.0.0.5,proxy.internal")
+
+
+def test_settings_frontend_origins() -> None:
+    config = settings(frontend_url="https://shop.example.com/, http://localhost:5173")
+    assert config.cors_origins == ["https://shop.example.com", "http://localhost:5173"]
+
+
+@pytest.mark.parametrize(
+    "value", ["shop.example.com", "https://shop.example.com/app", "ftp://x.example"]
+)
+def test_settings_frontend_url_validated(value: str) -> None:
+    with pytest.raises(ValidationError, match="FRONTEND_URL"):
+        settings(frontend_url=value)

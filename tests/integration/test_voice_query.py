@@ -9,12 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
 from pravis_api.models.voice_interaction import VoiceInteraction
-from tests.conftest import DATA, register_and_login
+from tests.conftest import DATA, client_for, register_and_login
 from tests.helpers import blob_names, download_blob, noise_wav
 
 QUERY = "/api/v1/voice/query"
@@ -146,8 +147,12 @@ async def test_voice_query_invalid_token_unauthorized(
     assert response.status_code == 401
 
 
-async def test_voice_query_keeps_event_loop_free(client: httpx.AsyncClient) -> None:
-    """Transcription runs in worker processes: a ticker on the loop keeps ticking."""
+async def test_voice_query_keeps_event_loop_free(app: FastAPI) -> None:
+    """Transcription runs in worker processes: a ticker on the loop keeps ticking.
+
+    The two requests run at once, so each needs a database session of its
+    own: the rolled-back test session allows one operation at a time.
+    """
     gaps: list[float] = []
     stop = asyncio.Event()
 
@@ -160,9 +165,10 @@ async def test_voice_query_keeps_event_loop_free(client: httpx.AsyncClient) -> N
             last = now
 
     ticking = asyncio.create_task(ticker())
-    responses = await asyncio.gather(
-        *(post_audio(client, GOFORWARD_WAV) for _ in range(2))
-    )
+    async with client_for(app) as client:
+        responses = await asyncio.gather(
+            *(post_audio(client, GOFORWARD_WAV) for _ in range(2))
+        )
     stop.set()
     await ticking
 

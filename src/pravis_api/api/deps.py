@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
 from pravis_api.core.errors import AuthenticationError, PermissionDeniedError
+from pravis_api.core.telemetry import Telemetry
 from pravis_api.models.user import User
 from pravis_api.resources import Resources
 from pravis_api.services.accounts import AccountService
@@ -23,6 +24,7 @@ from pravis_api.services.history import HistoryService
 from pravis_api.services.mail import Mailer
 from pravis_api.services.password_reset import PasswordResetService
 from pravis_api.services.providers.grounding import WrittenReplyAssistant
+from pravis_api.services.response_cache import ResponseCache
 from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.speech_pool import SpeechWorkerPool
 from pravis_api.services.storage import BlobStore
@@ -104,7 +106,21 @@ async def get_speech_pool(resources: ResourcesDep) -> SpeechWorkerPool:
     return resources.speech_pool
 
 
+async def get_response_cache(request: Request) -> ResponseCache:
+    cache: ResponseCache = request.app.state.response_cache
+    return cache
+
+
 RedisDep = Annotated[Redis, Depends(get_redis)]
+CacheDep = Annotated[ResponseCache, Depends(get_response_cache)]
+
+
+async def get_telemetry(request: Request) -> Telemetry:
+    telemetry: Telemetry = request.app.state.telemetry
+    return telemetry
+
+
+TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
 BlobDep = Annotated[BlobStore, Depends(get_blobs)]
 SpeechPoolDep = Annotated[SpeechWorkerPool, Depends(get_speech_pool)]
 

@@ -212,7 +212,7 @@ def exception_handlers() -> dict[
 ]:
     """Return the handlers that render errors as problem documents.
 
-    Unexpected exceptions are turned into a 500 by the request context
+    Unexpected exceptions are turned into a 500 by the request logging
     middleware, which also logs them with their traceback.
     """
     handlers: dict[

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
@@ -114,10 +115,35 @@ class Settings(BaseSettings, ProviderSettings):
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # The web frontend's origins for CORS, separated by commas.
     frontend_url: str = "http://localhost:3000"
 
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_timeout_seconds: float = Field(default=1.0, gt=0)
+    # After a failed Redis call, the response cache and the rate limiter
+    # skip Redis for this long before they try it again.
+    redis_retry_seconds: float = Field(default=2.0, gt=0, le=60)
+
+    # Response cache for GET routes, in Redis.
+    cache_enabled: bool = True
+    cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400)
+    # Larger responses are served but not stored.
+    cache_max_bytes: int = Field(default=100 * 1024, ge=1024)
+
+    # Rate limits in the `limits` notation: "300/minute", "10/minute;100/hour".
+    # Counted per signed-in user, else per client address, in Redis, so all
+    # API processes share them.
+    rate_limit_enabled: bool = True
+    rate_limit_default: str = "300/minute"
+    # Sign-in and password reset requests.
+    rate_limit_login: str = "10/minute"
+    rate_limit_register: str = "5/minute"
+    # Voice requests: recordings and typed commands.
+    rate_limit_voice: str = "30/minute"
+    # Addresses or networks of reverse proxies, separated by commas. Only a
+    # request from one of them is attributed to the address in its
+    # X-Forwarded-For header.
+    trusted_proxies: str = ""
 
     azure_storage_connection_string: SecretStr = SecretStr("UseDevelopmentStorage=true")
     # Azure's container naming rule: 3 to 63 lower-case letters, digits and
@@ -130,7 +156,11 @@ class Settings(BaseSettings, ProviderSettings):
     )
     blob_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    # Application Insights connection string. Either name may be used;
+    # APPLICATIONINSIGHTS_CONNECTION_STRING is the one Azure's SDKs read.
+    # Monitoring is on when one is set and ENVIRONMENT is not development.
     azure_app_insights_key: SecretStr | None = None
+    applicationinsights_connection_string: SecretStr | None = None
     # Legacy: the HTTP Data Collector API these two belong to was retired on
     # 14 September 2026. They are accepted so old `.env` files still load.
     azure_log_analytics_workspace_id: str | None = None
@@ -263,6 +293,56 @@ class Settings(BaseSettings, ProviderSettings):
             )
         return value
 
+    @field_validator(
+        "rate_limit_default",
+        "rate_limit_login",
+        "rate_limit_register",
+        "rate_limit_voice",
+    )
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is not a rate limit; write it as a count per period, "
+                "for example 300/minute, or several separated by ;, for example "
+                "10/minute;100/hour"
+            ) from exc
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        for entry in _split_list(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"TRUSTED_PROXIES contains {entry!r}, which is not an IP "
+                    "address or network; write for example 10.0.0.5,10.1.0.0/16"
+                ) from exc
+        return value
+
+    @field_validator("frontend_url")
+    @classmethod
+    def _check_frontend_url(cls, value: str) -> str:
+        for origin in _split_list(value):
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+            ):
+                raise ValueError(
+                    f"FRONTEND_URL contains {origin!r}, which is not an origin; "
+                    "write scheme, host and port only, for example "
+                    "https://shop.example.com,http://localhost:3000"
+                )
+        return value
+
     @property
     def sqlalchemy_database_url(self) -> str:
         """The PostgreSQL URL with the asyncpg driver, password included."""
@@ -302,13 +382,33 @@ class Settings(BaseSettings, ProviderSettings):
 
     @property
     def cors_origins(self) -> list[str]:
+        return [origin.rstrip("/") for origin in _split_list(self.frontend_url)]
+
+    @property
+    def trusted_proxy_networks(
+        self,
+    ) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [
-            o.strip().rstrip("/") for o in self.frontend_url.split(",") if o.strip()
+            ipaddress.ip_network(entry, strict=False)
+            for entry in _split_list(self.trusted_proxies)
         ]
 
     @property
     def trusts_proxy_headers(self) -> bool:
         return self.forwarded_allow_ips != ""
+
+    @property
+    def monitoring_connection_string(self) -> str | None:
+        """The Application Insights connection string, if monitoring is on."""
+        if self.is_development:
+            return None
+        for value in (
+            self.applicationinsights_connection_string,
+            self.azure_app_insights_key,
+        ):
+            if value is not None and value.get_secret_value().strip():
+                return value.get_secret_value().strip()
+        return None
 
     @property
     def is_development(self) -> bool:
@@ -360,12 +460,27 @@ class Settings(BaseSettings, ProviderSettings):
             "speech_dictation_workers": self.speech_dictation_workers,
             "voice_max_upload_bytes": self.voice_max_upload_bytes,
             "voice_max_audio_seconds": self.voice_max_audio_seconds,
-            "app_insights": self.azure_app_insights_key is not None,
+            "app_insights": self.monitoring_connection_string is not None,
+            "cache": self.cache_enabled,
+            "cache_ttl_seconds": self.cache_ttl_seconds,
+            "rate_limits": {
+                "default": self.rate_limit_default,
+                "login": self.rate_limit_login,
+                "register": self.rate_limit_register,
+                "voice": self.rate_limit_voice,
+            }
+            if self.rate_limit_enabled
+            else None,
+            "trusted_proxies": self.trusted_proxies or None,
             "smtp": f"{self.smtp_host}:{self.smtp_port} ({self.smtp_security})",
             "voice_store_recordings_default": self.voice_store_recordings_default,
             "voice_retention_days": self.voice_retention_days,
             **self.providers_for_logs(),
         }
+
+
+def _split_list(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 def hide_url_password(url: str) -> str:

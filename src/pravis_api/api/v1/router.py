@@ -19,6 +19,17 @@ API_PREFIX = "/api/v1"
 # Routes that take a recording; they get the upload size limit.
 UPLOAD_PATHS = (f"{API_PREFIX}/voice/query", f"{API_PREFIX}/voice/transcribe")
 
+# Paths with their own rate limit group; every other path counts against
+# the default group. Each group's limit is a setting (RATE_LIMIT_<GROUP>).
+RATE_LIMIT_GROUPS = {
+    f"{API_PREFIX}/auth/login": "login",
+    f"{API_PREFIX}/auth/password-reset": "login",
+    f"{API_PREFIX}/auth/password-reset/confirm": "login",
+    f"{API_PREFIX}/auth/register": "register",
+    f"{API_PREFIX}/voice/query": "voice",
+    f"{API_PREFIX}/voice/command": "voice",
+}
+
 
 def build_api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 from pravis_api.api.deps import (
     AccountServiceDep,
     AdminUser,
+    CacheDep,
     PaginationDep,
     SessionDep,
 )
@@ -16,11 +17,13 @@ from pravis_api.models.user import User, UserPublic, UsersPublic, UserUpdate
 from pravis_api.repositories.users import get_user, list_users
 from pravis_api.schemas.problem import problem_responses
 from pravis_api.services.accounts import user_not_found
+from pravis_api.services.response_cache import USERS, cached, user_namespace
 
 router = APIRouter(prefix="/users", tags=["admin"])
 
 
 @router.get("", response_model=UsersPublic, responses=problem_responses(401, 403, 422))
+@cached(namespaces=[USERS], per_user=True, admin_only=True)
 async def read_users(
     admin: AdminUser,
     session: SessionDep,
@@ -52,6 +55,7 @@ async def read_users(
 @router.get(
     "/{user_id}", response_model=UserPublic, responses=problem_responses(401, 403, 404)
 )
+@cached(namespaces=[USERS], per_user=True, admin_only=True)
 async def read_user(user_id: uuid.UUID, admin: AdminUser, session: SessionDep) -> User:
     user = await get_user(session, user_id)
     if user is None:
@@ -69,10 +73,13 @@ async def update_user(
     changes: UserUpdate,
     admin: AdminUser,
     accounts: AccountServiceDep,
+    cache: CacheDep,
 ) -> User:
     """Change a user's name, e-mail, active flag or admin flag. A deactivated
     user's tokens stop working at once, and stay revoked after reactivation."""
-    return await accounts.update_user(admin, user_id, changes)
+    updated = await accounts.update_user(admin, user_id, changes)
+    await cache.invalidate(user_namespace(user_id), USERS)
+    return updated
 
 
 @router.delete(
@@ -81,7 +88,7 @@ async def update_user(
     responses=problem_responses(401, 403, 404),
 )
 async def delete_user(
-    user_id: uuid.UUID, admin: AdminUser, accounts: AccountServiceDep
+    user_id: uuid.UUID, admin: AdminUser, accounts: AccountServiceDep, cache: CacheDep
 ) -> None:
     """Delete a user with their voice history, recordings and feedback."""
     if user_id == admin.id:
@@ -89,3 +96,4 @@ async def delete_user(
             "Admins cannot delete their own account here; use DELETE /api/v1/users/me."
         )
     await accounts.delete_account(user_id)
+    await cache.invalidate(user_namespace(user_id), USERS)

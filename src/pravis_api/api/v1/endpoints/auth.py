@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pravis_api.api.deps import (
     AuthenticatedDep,
+    CacheDep,
     CurrentUser,
     SessionDep,
     TokenServiceDep,
@@ -27,6 +28,7 @@ from pravis_api.models.user import User, UserCreate, UserPublic
 from pravis_api.repositories.users import add_user, get_user_by_email
 from pravis_api.schemas.auth import RefreshRequest, Token
 from pravis_api.schemas.problem import problem_responses
+from pravis_api.services.response_cache import USER, USERS, cached
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     response_model=UserPublic,
     responses=problem_responses(409, 422),
 )
-async def register(payload: UserCreate, session: SessionDep) -> User:
+async def register(payload: UserCreate, session: SessionDep, cache: CacheDep) -> User:
     """Create a shopper account. New accounts are active and never admin."""
     if await get_user_by_email(session, payload.email) is not None:
         raise _email_taken(payload.email)
@@ -57,6 +59,7 @@ async def register(payload: UserCreate, session: SessionDep) -> User:
         await session.rollback()
         raise _email_taken(payload.email) from exc
     logger.info("auth.registered", extra={"user_id": str(user.id)})
+    await cache.invalidate(USERS)
     return user
 
 
@@ -119,5 +122,6 @@ async def logout(authenticated: AuthenticatedDep, tokens: TokenServiceDep) -> No
 
 
 @router.get("/me", response_model=UserPublic, responses=problem_responses(401))
+@cached(namespaces=[USER], per_user=True)
 async def read_me(user: CurrentUser) -> User:
     return user

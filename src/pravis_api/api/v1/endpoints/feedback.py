@@ -4,9 +4,10 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from pravis_api.api.deps import CurrentUser, HistoryServiceDep
+from pravis_api.api.deps import CacheDep, CurrentUser, HistoryServiceDep
 from pravis_api.models.feedback import FeedbackCreate, FeedbackPublic
 from pravis_api.schemas.problem import problem_responses
+from pravis_api.services.response_cache import USER, cached, user_namespace
 
 router = APIRouter(prefix="/voice/interactions", tags=["history"])
 
@@ -26,12 +27,14 @@ async def give_feedback(
     user: CurrentUser,
     history: HistoryServiceDep,
     response: Response,
+    cache: CacheDep,
 ) -> FeedbackPublic:
     """Rate the assistant's reply from 1 to 5, with an optional comment. A
     second rating replaces the first (200 instead of 201)."""
     saved = await history.save_feedback(
         user.id, interaction_id, payload.rating, payload.comment
     )
+    await cache.invalidate(user_namespace(user.id))
     if not saved.created:
         response.status_code = status.HTTP_200_OK
     return saved.feedback
@@ -42,6 +45,7 @@ async def give_feedback(
     response_model=FeedbackPublic,
     responses=problem_responses(401, 404, 422),
 )
+@cached(namespaces=[USER], per_user=True)
 async def read_feedback(
     interaction_id: uuid.UUID, user: CurrentUser, history: HistoryServiceDep
 ) -> FeedbackPublic:

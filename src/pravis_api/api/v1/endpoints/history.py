@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import TypeAdapter, ValidationError
 
-from pravis_api.api.deps import CurrentUser, HistoryServiceDep, PaginationDep
+from pravis_api.api.deps import (
+    CacheDep,
+    CurrentUser,
+    HistoryServiceDep,
+    PaginationDep,
+)
 from pravis_api.core.errors import FieldError, InvalidInputError
 from pravis_api.models.voice_interaction import (
     VoiceInteractionPublic,
@@ -16,6 +21,7 @@ from pravis_api.models.voice_interaction import (
 from pravis_api.repositories.history import HistoryFilter
 from pravis_api.schemas.problem import problem_responses
 from pravis_api.schemas.voice import Intent
+from pravis_api.services.response_cache import HISTORY, USER, cached, user_namespace
 
 router = APIRouter(prefix="/voice/history", tags=["history"])
 
@@ -107,6 +113,7 @@ HistoryFilterDep = Annotated[HistoryFilter, Depends(get_history_filter)]
 @router.get(
     "", response_model=VoiceInteractionsPublic, responses=problem_responses(401, 422)
 )
+@cached(namespaces=[USER, HISTORY], per_user=True)
 async def read_history(
     user: CurrentUser,
     history: HistoryServiceDep,
@@ -125,9 +132,12 @@ async def read_history(
 @router.delete(
     "", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401)
 )
-async def delete_history(user: CurrentUser, history: HistoryServiceDep) -> None:
+async def delete_history(
+    user: CurrentUser, history: HistoryServiceDep, cache: CacheDep
+) -> None:
     """Delete all of the caller's interactions, recordings and feedback."""
     await history.delete_all(user.id)
+    await cache.invalidate(user_namespace(user.id))
 
 
 @router.get(
@@ -135,6 +145,7 @@ async def delete_history(user: CurrentUser, history: HistoryServiceDep) -> None:
     response_model=VoiceInteractionPublic,
     responses=problem_responses(401, 404, 422),
 )
+@cached(namespaces=[USER, HISTORY], per_user=True)
 async def read_interaction(
     interaction_id: uuid.UUID, user: CurrentUser, history: HistoryServiceDep
 ) -> VoiceInteractionPublic:
@@ -147,7 +158,11 @@ async def read_interaction(
     responses=problem_responses(401, 404, 422),
 )
 async def delete_interaction(
-    interaction_id: uuid.UUID, user: CurrentUser, history: HistoryServiceDep
+    interaction_id: uuid.UUID,
+    user: CurrentUser,
+    history: HistoryServiceDep,
+    cache: CacheDep,
 ) -> None:
     """Delete one interaction with its recording and feedback."""
     await history.delete(user.id, interaction_id)
+    await cache.invalidate(user_namespace(user.id))

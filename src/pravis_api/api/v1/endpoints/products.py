@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pravis_api.api.deps import (
     AdminUser,
+    CacheDep,
     ReadSessionDep,
     ResourcesDep,
     SessionDep,
@@ -31,6 +32,7 @@ from pravis_api.repositories.products import (
 )
 from pravis_api.schemas.problem import problem_responses
 from pravis_api.services import catalogue
+from pravis_api.services.response_cache import CATALOGUE, cached
 
 router = APIRouter(prefix="/products", tags=["products"])
 
@@ -86,6 +88,7 @@ class ProductQuery(BaseModel):
 
 
 @router.get("", response_model=ProductsPublic, responses=problem_responses(422))
+@cached(namespaces=[CATALOGUE])
 async def list_products(
     query: Annotated[ProductQuery, Query()],
     session: ReadSessionDep,
@@ -127,6 +130,7 @@ async def list_products(
 @router.get(
     "/{id_or_slug}", response_model=ProductPublic, responses=problem_responses(404)
 )
+@cached(namespaces=[CATALOGUE])
 async def read_product(id_or_slug: str, session: ReadSessionDep) -> ProductPublic:
     """Read one product by its id or its slug."""
     if len(id_or_slug) > 160:
@@ -155,11 +159,13 @@ async def create_product(
     settings: SettingsDep,
     resources: ResourcesDep,
     admin: AdminUser,
+    cache: CacheDep,
 ) -> ProductPublic:
     """Add a product to the catalogue (admins only)."""
     _check_currency(payload.currency, settings.store_currency)
     product = await catalogue.create_product(session, payload)
     resources.speech_models.invalidate()
+    await cache.invalidate(CATALOGUE)
     return ProductPublic.model_validate(product)
 
 
@@ -175,11 +181,13 @@ async def update_product(
     settings: SettingsDep,
     resources: ResourcesDep,
     admin: AdminUser,
+    cache: CacheDep,
 ) -> ProductPublic:
     """Change some fields of a product (admins only)."""
     _check_currency(payload.currency, settings.store_currency)
     product = await catalogue.update_product(session, product_id, payload)
     resources.speech_models.invalidate()
+    await cache.invalidate(CATALOGUE)
     return ProductPublic.model_validate(product)
 
 
@@ -193,8 +201,10 @@ async def delete_product(
     session: SessionDep,
     resources: ResourcesDep,
     admin: AdminUser,
+    cache: CacheDep,
 ) -> Response:
     """Remove a product from the catalogue (admins only)."""
     await catalogue.delete_product(session, product_id)
     resources.speech_models.invalidate()
+    await cache.invalidate(CATALOGUE)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -3,11 +3,19 @@
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
-from pravis_api.api.deps import OptionalUser, SettingsDep, VoiceServiceDep
+from pravis_api.api.deps import (
+    CacheDep,
+    OptionalUser,
+    SettingsDep,
+    TelemetryDep,
+    VoiceServiceDep,
+)
 from pravis_api.api.uploads import read_audio, require_audio
 from pravis_api.core.errors import FieldError, InvalidInputError
+from pravis_api.core.telemetry import Telemetry
+from pravis_api.models.user import User
 from pravis_api.schemas.problem import problem_responses
 from pravis_api.schemas.voice import (
     SESSION_ID_PATTERN,
@@ -16,6 +24,7 @@ from pravis_api.schemas.voice import (
     VoiceReply,
 )
 from pravis_api.services.audio import ACCEPTED_FORMATS_TEXT
+from pravis_api.services.response_cache import ResponseCache, user_namespace
 from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.voice import Shopper, SpeakRequest, recording_allowed
 
@@ -36,6 +45,22 @@ def _speak_request(
     return SpeakRequest(speech.resolve_voice(voice), audio_format)
 
 
+async def _after_reply(
+    request: Request,
+    reply: VoiceReply,
+    source: str,
+    user: User | None,
+    cache: ResponseCache,
+    telemetry: Telemetry,
+) -> Response:
+    span = request.scope.get("state", {}).get("server_span")
+    telemetry.record_voice_timings(span, reply.timings_ms, source)
+    if user is not None:
+        # The signed-in shopper's history has a new interaction.
+        await cache.invalidate(user_namespace(user.id))
+    return _json(reply)
+
+
 def new_session_id() -> str:
     return secrets.token_urlsafe(16)
 
@@ -46,9 +71,12 @@ def new_session_id() -> str:
     responses=problem_responses(401, 413, 415, 422, 502, 503, 504),
 )
 async def voice_query(
+    request: Request,
     service: VoiceServiceDep,
     settings: SettingsDep,
     user: OptionalUser,
+    cache: CacheDep,
+    telemetry: TelemetryDep,
     audio: Annotated[
         UploadFile | None,
         File(description=f"The spoken request: {ACCEPTED_FORMATS_TEXT}."),
@@ -93,7 +121,8 @@ async def voice_query(
         ),
     )
     speech = _speak_request(speak, voice, format, service.speech)
-    return _json(await service.answer_recording(data, shopper, speech))
+    reply = await service.answer_recording(data, shopper, speech)
+    return await _after_reply(request, reply, "audio", user, cache, telemetry)
 
 
 @router.post(
@@ -102,10 +131,13 @@ async def voice_query(
     responses=problem_responses(401, 422, 502, 503, 504),
 )
 async def voice_command(
+    request: Request,
     command: TextCommand,
     service: VoiceServiceDep,
     settings: SettingsDep,
     user: OptionalUser,
+    cache: CacheDep,
+    telemetry: TelemetryDep,
 ) -> Response:
     """Reply to a typed request, as /voice/query replies to a spoken one."""
     text = command.text.strip()
@@ -123,4 +155,5 @@ async def voice_command(
     speech = _speak_request(
         command.speak, command.voice, command.format, service.speech
     )
-    return _json(await service.answer_text(text, shopper, speech))
+    reply = await service.answer_text(text, shopper, speech)
+    return await _after_reply(request, reply, "text", user, cache, telemetry)

@@ -6,7 +6,8 @@ import re
 import time
 import uuid
 
-from starlette.datastructures import MutableHeaders
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pravis_api.api.errors import internal_error_response, server_stopping_response
@@ -14,7 +15,7 @@ from pravis_api.core.logging import request_id_var
 
 logger = logging.getLogger("pravis_api.request")
 
-REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_HEADER = b"x-request-id"
 # Ids from clients are echoed into headers and logs, so only a safe shape
 # is accepted; anything else is replaced by a fresh id.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -28,8 +29,16 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-class RequestContextMiddleware:
-    """Pure ASGI middleware, so streaming bodies and lifespan pass through."""
+class RequestLoggingMiddleware:
+    """Sets the request id and writes one log line per request.
+
+    Pure ASGI middleware, so streaming bodies and lifespan pass through. The
+    id comes from a valid `X-Request-ID` header or is made here. It is sent
+    back in `X-Request-ID` and is on every log line written while the
+    request is handled. The request's line has method, path, status,
+    duration, the user id once a route or the cache has verified the token,
+    and the cache result of cached routes.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,8 +49,12 @@ class RequestContextMiddleware:
             return
 
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id_bytes = request_id.encode("latin-1")
         token = request_id_var.set(request_id)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        # The server span, when tracing is on; routes add attributes to it.
+        state["server_span"] = trace.get_current_span()
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -51,12 +64,17 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                headers = message.get("headers", [])
+                message["headers"] = [*headers, (REQUEST_ID_HEADER, request_id_bytes)]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_request_id)
-        except Exception:
+        except Exception as exc:
+            # The request's server span, when tracing is on, keeps the error.
+            span = trace.get_current_span()
+            span.record_exception(exc)
+            span.set_status(StatusCode.ERROR, exc.__class__.__name__)
             if response_started:
                 # Too late for an error response; the server drops the connection.
                 raise
@@ -77,14 +95,16 @@ class RequestContextMiddleware:
             )
             await server_stopping_response()(scope, receive, send_with_request_id)
         finally:
-            logger.info(
-                "request.completed",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "user_id": scope["state"].get("user_id"),
-                },
-            )
+            fields = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "user_id": state.get("user_id"),
+            }
+            if "cache" in state:
+                fields["cache"] = state["cache"]
+            if "rate_limited" in state:
+                fields["rate_limited"] = state["rate_limited"]
+            logger.info("request.completed", extra=fields)
             request_id_var.reset(token)

@@ -1,11 +1,21 @@
 import asyncio
 import json
+import uuid
 
+import pytest
 from fastapi import FastAPI, HTTPException
 from starlette.types import Message, Scope
 
+from pravis_api.core.logging import configure_logging
 from pravis_api.main import create_app
-from tests.conftest import client_for, make_settings
+from tests.conftest import (
+    client_for,
+    make_settings,
+    middleware_app,
+    register_and_login,
+    running_app,
+)
+from tests.servers import LocalServer, azurite_connection_string
 
 
 def app_with_failing_route() -> FastAPI:
@@ -227,3 +237,101 @@ async def test_cancelled_request_is_problem_503() -> None:
     assert headers[b"retry-after"] == b"1"
     assert problem["type"] == "urn:problem:pravis:server-stopping"
     assert problem["request_id"] == headers[b"x-request-id"].decode()
+
+
+async def test_request_id_on_log_lines(
+    database: str, azurite: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outside development every line is JSON, and each line written while
+    a request is handled carries its id, the route's own lines included."""
+    try:
+        async with running_app(
+            environment="staging",
+            database_url=database,
+            azure_storage_connection_string=azurite_connection_string(azurite.port),
+        ) as (_, client):
+            capsys.readouterr()
+            response = await client.post(
+                "/api/v1/auth/register",
+                json={
+                    "email": f"logged-{uuid.uuid4().hex[:8]}@example.com",
+                    "password": "correct horse 42",
+                },
+                headers={"X-Request-ID": "register-test-1"},
+            )
+            other = await client.get("/health")
+            lines = capsys.readouterr().err.splitlines()
+    finally:
+        configure_logging("INFO", json_lines=False)
+
+    assert response.status_code == 201
+    assert response.headers["x-request-id"] == "register-test-1"
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    mine = [entry for entry in entries if entry.get("request_id") == "register-test-1"]
+    events = [entry["event"] for entry in mine]
+    assert "auth.registered" in events
+    assert events[-1] == "request.completed"
+    completed = mine[-1]
+    assert completed["method"] == "POST"
+    assert completed["path"] == "/api/v1/auth/register"
+    assert completed["status"] == 201
+    assert completed["duration_ms"] > 0
+    others = [
+        e for e in entries if e.get("request_id") == other.headers["x-request-id"]
+    ]
+    assert [entry["event"] for entry in others] == ["request.completed"]
+
+
+async def test_request_log_has_user_and_cache(
+    database: str,
+    azurite: LocalServer,
+    own_redis: LocalServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    try:
+        async with middleware_app(
+            database, azurite, own_redis, environment="staging"
+        ) as (_, client):
+            headers = await register_and_login(client)
+            capsys.readouterr()
+            for _ in range(2):
+                await client.get("/api/v1/users/me", headers=headers)
+            lines = capsys.readouterr().err.splitlines()
+    finally:
+        configure_logging("INFO", json_lines=False)
+
+    completed = [
+        entry
+        for entry in (json.loads(line) for line in lines if line.startswith("{"))
+        if entry["event"] == "request.completed"
+    ]
+    assert [entry["cache"] for entry in completed] == ["MISS", "HIT"]
+    assert completed[0]["user_id"] is not None
+    assert completed[1]["user_id"] == completed[0]["user_id"]
+
+
+async def test_cors_origins_from_frontend_url() -> None:
+    app = create_app(
+        make_settings(frontend_url="https://shop.example.com, http://localhost:5173/")
+    )
+    async with client_for(app) as client:
+        preflight = await client.options(
+            "/api/v1/products",
+            headers={
+                "Origin": "http://localhost:5173",
+                "Access-Control-Request-Method": "GET",
+            },
+        )
+        simple = await client.get(
+            "/health", headers={"Origin": "https://shop.example.com"}
+        )
+        refused = await client.get(
+            "/health", headers={"Origin": "http://localhost:3000"}
+        )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert simple.headers["access-control-allow-origin"] == "https://shop.example.com"
+    exposed = simple.headers["access-control-expose-headers"].lower()
+    for name in ("x-request-id", "x-cache", "retry-after", "x-ratelimit-remaining"):
+        assert name in exposed
+    assert "access-control-allow-origin" not in refused.headers

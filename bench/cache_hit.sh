@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Compare the throughput of a cached catalogue GET (a hit served by the
+# response cache, with rate limiting on) with a bare FastAPI route that
+# returns the same JSON. Both run as one uvicorn process with uvloop and
+# httptools; wrk loads each in turn on this machine.
+#
+# Starts its own Redis and Azurite on spare ports and uses PostgreSQL on
+# 127.0.0.1:5432 (database pravis_bench, created and seeded if missing).
+# Needs wrk (Debian package `wrk`).
+#
+#   bench/cache_hit.sh [connections] [seconds] [rounds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+connections=${1:-64}
+seconds=${2:-10}
+rounds=${3:-2}
+api_port=8123
+bare_port=8124
+redis_port=6391
+azurite_port=10123
+path="/api/v1/products?page_size=20"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for() {
+    for _ in $(seq 150); do
+        curl -sf "$1" >/dev/null && return 0
+        sleep 0.2
+    done
+    echo "$1 did not respond" >&2
+    return 1
+}
+
+redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
+    >"$work/redis.log" 2>&1 &
+pids+=($!)
+node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$azurite_port" \
+    --inMemoryPersistence --skipApiVersionCheck --silent --disableTelemetry \
+    >"$work/azurite.log" 2>&1 &
+pids+=($!)
+
+export DB_NAME=pravis_bench
+export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;"
+export SECRET_KEY=${SECRET_KEY:-$(python3 -c "import secrets; print(secrets.token_urlsafe(40))")}
+export SPEECH_WORKERS=1
+export RATE_LIMIT_ENABLED=true
+# High enough that wrk is never rejected: the check itself is measured.
+export RATE_LIMIT_DEFAULT=100000000/minute
+.venv/bin/pravis-api migrate --create-database >/dev/null
+.venv/bin/pravis-api seed-demo >/dev/null
+
+.venv/bin/pravis-api serve --port "$api_port" >"$work/api.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$api_port/health"
+curl -sf "http://127.0.0.1:$api_port$path" >"$work/page.json"
+cache=$(curl -s -o /dev/null -D - "http://127.0.0.1:$api_port$path" | tr -d '\r' |
+    sed -n 's/^x-cache: //ip')
+echo "second GET of $path: X-Cache $cache, $(wc -c <"$work/page.json") bytes"
+
+BARE_JSON_FILE="$work/page.json" .venv/bin/uvicorn bench.bare_app:app \
+    --host 127.0.0.1 --port "$bare_port" --no-access-log --log-level warning \
+    >"$work/bare.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$bare_port$path"
+if ! cmp -s "$work/page.json" <(curl -sf "http://127.0.0.1:$bare_port$path"); then
+    echo "note: the bare route's JSON differs in formatting from the API's" >&2
+fi
+
+rps() {
+    wrk -t2 -c"$connections" -d"${seconds}s" "$1" | sed -n 's/^Requests\/sec: *//p'
+}
+for round in $(seq "$rounds"); do
+    wrk -t2 -c"$connections" -d3s "http://127.0.0.1:$api_port$path" >/dev/null
+    hit=$(rps "http://127.0.0.1:$api_port$path")
+    wrk -t2 -c"$connections" -d3s "http://127.0.0.1:$bare_port$path" >/dev/null
+    bare=$(rps "http://127.0.0.1:$bare_port$path")
+    echo "round $round: cached hit $hit req/s, bare FastAPI route $bare req/s," \
+        "ratio $(echo "$hit $bare" | awk '{printf "%.0f%%", 100 * $1 / $2}')"
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# What the middleware adds to a route that is not cached, in process.
+.venv/bin/python bench/middleware_overhead.py --rounds "$rounds" 2>>"$work/overhead.log"
