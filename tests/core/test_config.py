@@ -337,7 +337,11 @@ def test_settings_cache_and_limit_defaults() -> None:
     assert config.cache_max_bytes == 100 * 1024
     assert config.rate_limit_enabled is True
     assert config.rate_limit_login == "10/minute"
-    assert config.trusted_proxy_networks == []
+    # A reverse proxy on the same machine, as uvicorn trusts by default.
+    assert [str(network) for network in config.trusted_proxy_networks] == [
+        "127.0.0.1/32",
+        "::1/128",
+    ]
 
 
 @pytest.mark.parametrize("value", ["ten per minute", "10/fortnight", ""])
@@ -350,15 +354,16 @@ def test_settings_rate_limit_several_windows() -> None:
     assert settings(rate_limit_voice="10/minute;100/hour").rate_limit_voice
 
 
-def test_settings_trusted_proxies_parsed() -> None:
-    config = settings(trusted_proxies="10.0.0.5, 10.1.0.0/16,::1")
+def test_settings_trusted_proxy_networks() -> None:
+    config = settings(forwarded_allow_ips="10.0.0.5, 10.1.0.0/16,::1")
     assert [str(network) for network in config.trusted_proxy_networks] == [
         "10.0.0.5/32",
         "10.1.0.0/16",
         "::1/128",
     ]
-    with pytest.raises(ValidationError, match="TRUSTED_PROXIES"):
-        settings(trusted_proxies="10.0.0.5,proxy.internal")
+    everyone = settings(forwarded_allow_ips="*").trusted_proxy_networks
+    assert [str(network) for network in everyone] == ["0.0.0.0/0", "::/0"]
+    assert settings(forwarded_allow_ips="").trusted_proxy_networks == []
 
 
 def test_settings_frontend_origins() -> None:

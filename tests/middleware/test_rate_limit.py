@@ -105,8 +105,13 @@ async def test_rate_limit_signed_in_users_have_own_bucket(
 async def test_rate_limit_untrusted_forwarded_for_ignored(
     database: str, azurite: LocalServer, own_redis: LocalServer, redis: Redis
 ) -> None:
+    # The test client connects from 127.0.0.1, which is not a trusted proxy.
     async with middleware_app(
-        database, azurite, own_redis, rate_limit_login="2/minute"
+        database,
+        azurite,
+        own_redis,
+        rate_limit_login="2/minute",
+        forwarded_allow_ips="10.0.0.0/8",
     ) as (_, client):
         responses = [
             await bad_login(client, {"X-Forwarded-For": f"203.0.113.{n}"})
@@ -124,7 +129,7 @@ async def test_rate_limit_trusted_proxy_forwarded_for(
         azurite,
         own_redis,
         rate_limit_login="1/minute",
-        trusted_proxies="127.0.0.1",
+        forwarded_allow_ips="127.0.0.1",
     ) as (_, client):
         first = await bad_login(client, {"X-Forwarded-For": "203.0.113.7"})
         second = await bad_login(client, {"X-Forwarded-For": "203.0.113.8"})

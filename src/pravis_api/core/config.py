@@ -140,10 +140,6 @@ class Settings(BaseSettings, ProviderSettings):
     rate_limit_register: str = "5/minute"
     # Voice requests: recordings and typed commands.
     rate_limit_voice: str = "30/minute"
-    # Addresses or networks of reverse proxies, separated by commas. Only a
-    # request from one of them is attributed to the address in its
-    # X-Forwarded-For header.
-    trusted_proxies: str = ""
 
     azure_storage_connection_string: SecretStr = SecretStr("UseDevelopmentStorage=true")
     # Azure's container naming rule: 3 to 63 lower-case letters, digits and
@@ -311,19 +307,6 @@ class Settings(BaseSettings, ProviderSettings):
             ) from exc
         return value
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _check_trusted_proxies(cls, value: str) -> str:
-        for entry in _split_list(value):
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError as exc:
-                raise ValueError(
-                    f"TRUSTED_PROXIES contains {entry!r}, which is not an IP "
-                    "address or network; write for example 10.0.0.5,10.1.0.0/16"
-                ) from exc
-        return value
-
     @field_validator("frontend_url")
     @classmethod
     def _check_frontend_url(cls, value: str) -> str:
@@ -388,9 +371,17 @@ class Settings(BaseSettings, ProviderSettings):
     def trusted_proxy_networks(
         self,
     ) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """FORWARDED_ALLOW_IPS as networks, for the rate limiter.
+
+        uvicorn already rewrites the client address from these peers under
+        `pravis-api serve`; the limiter reads the same list so that it also
+        holds under another ASGI server.
+        """
+        if self.forwarded_allow_ips == "*":
+            return [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
         return [
             ipaddress.ip_network(entry, strict=False)
-            for entry in _split_list(self.trusted_proxies)
+            for entry in _split_list(self.forwarded_allow_ips)
         ]
 
     @property
@@ -471,7 +462,6 @@ class Settings(BaseSettings, ProviderSettings):
             }
             if self.rate_limit_enabled
             else None,
-            "trusted_proxies": self.trusted_proxies or None,
             "smtp": f"{self.smtp_host}:{self.smtp_port} ({self.smtp_security})",
             "voice_store_recordings_default": self.voice_store_recordings_default,
             "voice_retention_days": self.voice_retention_days,
