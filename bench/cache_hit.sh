@@ -21,42 +21,13 @@ redis_port=6391
 azurite_port=10123
 path="/api/v1/products?page_size=20"
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_for() {
-    for _ in $(seq 150); do
-        curl -sf "$1" >/dev/null && return 0
-        sleep 0.2
-    done
-    echo "$1 did not respond" >&2
-    return 1
-}
-
-redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
-    >"$work/redis.log" 2>&1 &
-pids+=($!)
-node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$azurite_port" \
-    --inMemoryPersistence --skipApiVersionCheck --silent --disableTelemetry \
-    >"$work/azurite.log" 2>&1 &
-pids+=($!)
-
-export DB_NAME=pravis_bench
-export REDIS_URL="redis://127.0.0.1:$redis_port/0"
-export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;"
-export SECRET_KEY=${SECRET_KEY:-$(python3 -c "import secrets; print(secrets.token_urlsafe(40))")}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_services "$redis_port" "$azurite_port"
 export SPEECH_WORKERS=1
 export RATE_LIMIT_ENABLED=true
 # High enough that wrk is never rejected: the check itself is measured.
 export RATE_LIMIT_DEFAULT=100000000/minute
-.venv/bin/pravis-api migrate --create-database >/dev/null
-.venv/bin/pravis-api seed-demo >/dev/null
 
 .venv/bin/pravis-api serve --port "$api_port" >"$work/api.log" 2>&1 &
 pids+=($!)

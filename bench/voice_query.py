@@ -120,16 +120,23 @@ async def main() -> None:
     parser.add_argument(
         "--seconds", type=float, default=30, help="length of the load phase"
     )
+    parser.add_argument(
+        "--clip",
+        type=Path,
+        help="WAV file to send instead of goforward.wav padded to 3.0 s",
+    )
     args = parser.parse_args()
 
-    clip = three_second_clip()
+    clip = args.clip.read_bytes() if args.clip else three_second_clip()
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}")
     limits = httpx.Limits(max_connections=args.concurrency + 4)
     async with httpx.AsyncClient(
         base_url=args.url, timeout=60, limits=limits
     ) as client:
         latencies = await sequential(client, clip, args.requests)
-        print(summary("voice query, 3.0 s clip, sequential", latencies))
+        with wave.open(io.BytesIO(clip)) as reader:
+            seconds = reader.getnframes() / reader.getframerate()
+        print(summary(f"voice query, {seconds:.1f} s clip, sequential", latencies))
 
         health_ms, statuses, voice_ms = await health_under_load(
             client, clip, args.concurrency, args.seconds

@@ -206,9 +206,13 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture(scope="session")
 async def catalogue(app: FastAPI) -> None:
-    """The demo catalogue and store policies, committed once for the whole run."""
-    async with app.state.resources.session_factory() as session:
+    """The demo catalogue and store policies, committed once for the whole run,
+    and the recogniser's boutique model rebuilt from that catalogue."""
+    resources = app.state.resources
+    async with resources.session_factory() as session:
         await seed_demo_catalogue(session, currency="USD")
+    # The app checks the catalogue for changes only once a minute.
+    await resources.speech_models.refresh()
 
 
 @pytest.fixture

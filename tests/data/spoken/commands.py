@@ -44,7 +44,7 @@ COMMANDS: list[tuple[str, str, dict[str, Any]]] = [
     ("tell me more about the first one", "product_details", {"ordinal": 1}),
     ("give me the details of the second one", "product_details", {"ordinal": 2}),
     ("describe the third one for me", "product_details", {"ordinal": 3}),
-    ("what is the second one made of", "product_details", {"ordinal": 2}),
+    ("what is the second one made out of", "product_details", {"ordinal": 2}),
     ("how much does the first one cost", "price", {"ordinal": 1}),
     ("what's the price of the third one", "price", {"ordinal": 3}),
     ("how much is that", "price", {}),

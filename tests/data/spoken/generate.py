@@ -2,9 +2,13 @@
 floor, and a third of the files round-tripped through WebM/Opus.
 
 Run from the repository root:  .venv/bin/python tests/data/spoken/generate.py
-It rewrites the audio files and manifest.json beside this script.
+It rewrites the audio files and manifest.json beside this script. With
+`--only N` it rewrites command N's file and manifest entry and keeps the
+rest: eSpeak NG's output differs slightly from run to run, so a full run
+changes every file.
 """
 
+import argparse
 import io
 import json
 import random
@@ -86,34 +90,44 @@ def encode_opus(pcm: bytes, container: str) -> bytes:
     return buffer.getvalue()
 
 
+def make_clip(index: int) -> dict[str, object]:
+    """Write command `index` as audio beside this script and return its entry."""
+    text, intent, entities = COMMANDS[index]
+    voice = VOICES_USED[index % len(VOICES_USED)]
+    rate = RATES[index % len(RATES)]
+    container = FORMATS[index % len(FORMATS)]
+    spoken = espeak.synthesize(text, voice, words_per_minute=rate)
+    pcm = resample(to_wav(spoken, SAMPLE_RATE), TARGET_RATE)
+    pcm = with_noise_floor(pcm, level=40 + 20 * (index % 3), seed=index)
+    name = f"command-{index:02d}.{container}"
+    data = (
+        to_wav(pcm, TARGET_RATE) if container == "wav" else encode_opus(pcm, container)
+    )
+    (HERE / name).write_bytes(data)
+    return {
+        "file": name,
+        "text": text,
+        "voice": voice,
+        "words_per_minute": rate,
+        "intent": intent,
+        "entities": entities,
+    }
+
+
 def main() -> None:
-    manifest = []
-    for index, (text, intent, entities) in enumerate(COMMANDS):
-        voice = VOICES_USED[index % len(VOICES_USED)]
-        rate = RATES[index % len(RATES)]
-        container = FORMATS[index % len(FORMATS)]
-        spoken = espeak.synthesize(text, voice, words_per_minute=rate)
-        pcm = resample(to_wav(spoken, SAMPLE_RATE), TARGET_RATE)
-        pcm = with_noise_floor(pcm, level=40 + 20 * (index % 3), seed=index)
-        name = f"command-{index:02d}.{container}"
-        data = (
-            to_wav(pcm, TARGET_RATE)
-            if container == "wav"
-            else encode_opus(pcm, container)
-        )
-        (HERE / name).write_bytes(data)
-        manifest.append(
-            {
-                "file": name,
-                "text": text,
-                "voice": voice,
-                "words_per_minute": rate,
-                "intent": intent,
-                "entities": entities,
-            }
-        )
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"wrote {len(manifest)} recordings")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only", type=int, metavar="N", help="rewrite command N only (0-based)"
+    )
+    options = parser.parse_args()
+    manifest_path = HERE / "manifest.json"
+    if options.only is None:
+        manifest = [make_clip(index) for index in range(len(COMMANDS))]
+    else:
+        manifest = json.loads(manifest_path.read_text())
+        manifest[options.only] = make_clip(options.only)
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"wrote {len(manifest) if options.only is None else 1} recordings")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,11 @@ _SIZE_WORDS = {
     "XXL": "double extra large",
 }
 _PRICE = re.compile(r"([$€£₹])(\d[\d,]*)(?:\.(\d{2}))?")
+# Size labels after "size", "sizes" or "in", the way replies list them:
+# "in sizes S, M and L", "it comes in XS and S". The lead word may start a
+# sentence, so its case is ignored, but the labels must be upper case.
 _SIZE_LIST = re.compile(
-    r"\b(sizes?)\s+((?:XXS|XS|S|M|L|XL|XXL|\d{1,2}(?:\.5)?)"
+    r"\b(?i:(sizes?|in))\s+((?:XXS|XS|S|M|L|XL|XXL|\d{1,2}(?:\.5)?)"
     r"(?:(?:,\s*|\s+and\s+|\s+or\s+)(?:XXS|XS|S|M|L|XL|XXL|\d{1,2}(?:\.5)?))*)\b"
 )
 _SIZE_LABEL = re.compile(r"\b(XXS|XS|XXL|XL|S|M|L)\b")

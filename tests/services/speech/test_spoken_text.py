@@ -1,0 +1,88 @@
+import pytest
+
+from pravis_api.services.speech.spoken_text import spoken_text
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("It costs $49.99.", "It costs forty nine dollars and ninety nine cents."),
+        ("Only $1.", "Only one dollar."),
+        ("Now $100.00 each", "Now one hundred dollars each"),
+        ("$1,250", "one thousand two hundred and fifty dollars"),
+        ("$20.01", "twenty dollars and one cent"),
+        ("₹1500", "one thousand five hundred rupees"),
+        ("€20", "twenty euros"),
+    ],
+)
+def test_spoken_text_prices(text: str, spoken: str) -> None:
+    assert spoken_text(text) == spoken
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("in size XL", "in size extra large"),
+        ("size XXS", "size double extra small"),
+        (
+            "It is in stock in sizes S, M and L.",
+            "It is in stock in sizes small, medium and large.",
+        ),
+        (
+            "Sizes XS or XXL are left.",
+            "Sizes extra small or double extra large are left.",
+        ),
+        ("It is in stock in S and M.", "It is in stock in small and medium."),
+        ("It comes in XS, S and L.", "It comes in extra small, small and large."),
+        ("in size 8.5", "in size eight point five"),
+        ("It is one size and in stock.", "It is one size and in stock."),
+        ("One Size", "one size"),
+    ],
+)
+def test_spoken_text_sizes(text: str, spoken: str) -> None:
+    assert spoken_text(text) == spoken
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("Add 2 to your cart.", "Add two to your cart."),
+        ("I found 12 red dresses.", "I found twelve red dresses."),
+        (
+            "Rated 4.5 by 38 shoppers.",
+            "Rated four point five by thirty eight shoppers.",
+        ),
+        ("Returns within 30 days.", "Returns within thirty days."),
+    ],
+)
+def test_spoken_text_quantities(text: str, spoken: str) -> None:
+    assert spoken_text(text) == spoken
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Made in India, in Sage and Maroon.",
+        "Opening your cart.",
+        "M&S",
+        "Sorry, I didn't understand that.",
+    ],
+)
+def test_spoken_text_leaves_other_words(text: str) -> None:
+    assert spoken_text(text) == text
+
+
+def test_spoken_text_reply_has_no_digits_or_labels() -> None:
+    reply = (
+        "I found 3 red dresses under $100.00. The top 2 are the Ruby Wrap Dress "
+        "at $89.50 in sizes S and M, and the Poppy Midi at $64.00 in L."
+    )
+
+    spoken = spoken_text(reply)
+
+    assert not any(character.isdigit() for character in spoken)
+    assert "$" not in spoken
+    for label in (" S ", " M ", " L."):
+        assert label not in spoken
+    assert "eighty nine dollars and fifty cents" in spoken
+    assert "in sizes small and medium" in spoken
