@@ -1,6 +1,8 @@
 """The `pravis-api` command line, without starting a server."""
 
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +133,15 @@ def test_serve_rejects_invalid_settings(
     assert "forwarded_allow_ips" in str(exit_info.value.code)
     assert "'proxy.internal' is not an IP address" in str(exit_info.value.code)
     assert uvicorn_calls == []
+
+
+def test_console_script_imports_little() -> None:
+    # Each spawned speech worker imports the console script's module first.
+    code = "import sys, pravis_api.launcher; print(sorted(sys.modules))"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    modules = result.stdout
+    assert "'pravis_api.launcher'" in modules
+    assert "'pydantic'" not in modules
+    assert "'pravis_api.cli'" not in modules

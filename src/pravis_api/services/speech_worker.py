@@ -44,6 +44,10 @@ ENGINE_NAME = "pocketsphinx"
 # Decoders by model: "general", or a boutique model's version, each with the
 # words of its boutique corpus (empty for the general model).
 _decoders: dict[str, tuple[Decoder, frozenset[str]]] = {}
+# PocketSphinx's US English dictionary cut to the words of its general
+# language model, which are all that model can hear; the full one costs
+# each dictation worker 13 MB more (scripts/make_general_dictionary.py).
+GENERAL_DICTIONARY = Path(__file__).parent / "speech" / "data" / "general.dict"
 # How often a worker checks that the API process that started it still runs.
 PARENT_CHECK_SECONDS = 1.0
 # Tokens of the decoder output that are not words.
@@ -98,7 +102,10 @@ def _decoder_for(model: ModelFiles | None) -> tuple[Decoder, frozenset[str]]:
     loaded = _decoders.get(key)
     if loaded is None:
         if model is None:
-            loaded = Decoder(loglevel="FATAL"), frozenset()
+            loaded = (
+                Decoder(dict=str(GENERAL_DICTIONARY), loglevel="FATAL"),
+                frozenset(),
+            )
         else:
             decoder = Decoder(lm=model.lm_path, dict=model.dict_path, loglevel="FATAL")
             loaded = decoder, read_words(model)
