@@ -13,6 +13,10 @@ from pravis_api.services.speech.spoken_text import spoken_text
         ("$20.01", "twenty dollars and one cent"),
         ("₹1500", "one thousand five hundred rupees"),
         ("€20", "twenty euros"),
+        ("$0.01", "one cent"),
+        ("$0.50", "fifty cents"),
+        ("£3.50", "three pounds and fifty pence"),
+        ("£1.01", "one pound and one penny"),
     ],
 )
 def test_spoken_text_prices(text: str, spoken: str) -> None:
@@ -47,6 +51,7 @@ def test_spoken_text_sizes(text: str, spoken: str) -> None:
     ("text", "spoken"),
     [
         ("Add 2 to your cart.", "Add two to your cart."),
+        ("the 1st and the 22nd", "the first and the twenty second"),
         ("I found 12 red dresses.", "I found twelve red dresses."),
         (
             "Rated 4.5 by 38 shoppers.",

@@ -10,11 +10,12 @@ from decimal import Decimal
 
 from num2words import num2words
 
+# Each currency's unit and its hundredth, singular then plural.
 _CURRENCIES = {
-    "$": ("dollar", "dollars"),
-    "€": ("euro", "euros"),
-    "£": ("pound", "pounds"),
-    "₹": ("rupee", "rupees"),
+    "$": ("dollar", "dollars", "cent", "cents"),
+    "€": ("euro", "euros", "cent", "cents"),
+    "£": ("pound", "pounds", "penny", "pence"),
+    "₹": ("rupee", "rupees", "paisa", "paise"),
 }
 _SIZE_WORDS = {
     "XXS": "double extra small",
@@ -34,20 +35,24 @@ _SIZE_LIST = re.compile(
     r"(?:(?:,\s*|\s+and\s+|\s+or\s+)(?:XXS|XS|S|M|L|XL|XXL|\d{1,2}(?:\.5)?))*)\b"
 )
 _SIZE_LABEL = re.compile(r"\b(XXS|XS|XXL|XL|S|M|L)\b")
+_ORDINAL = re.compile(r"(?<![\w.])(\d+)(?:st|nd|rd|th)\b")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.]*\d)")
 
 
-def _words(number: Decimal | int) -> str:
-    return str(num2words(number)).replace("-", " ").replace(",", "")
+def _words(number: Decimal | int, to: str = "cardinal") -> str:
+    return str(num2words(number, to=to)).replace("-", " ").replace(",", "")
 
 
 def _price(match: re.Match[str]) -> str:
-    one, many = _CURRENCIES[match.group(1)]
+    unit, units, hundredth, hundredths = _CURRENCIES[match.group(1)]
     whole = int(match.group(2).replace(",", ""))
     cents = int(match.group(3) or 0)
-    spoken = f"{_words(whole)} {one if whole == 1 else many}"
+    spoken_cents = f"{_words(cents)} {hundredth if cents == 1 else hundredths}"
+    if whole == 0 and cents:
+        return spoken_cents
+    spoken = f"{_words(whole)} {unit if whole == 1 else units}"
     if cents:
-        spoken += f" and {_words(cents)} {'cent' if cents == 1 else 'cents'}"
+        spoken += f" and {spoken_cents}"
     return spoken
 
 
@@ -62,4 +67,5 @@ def spoken_text(text: str) -> str:
     text = _PRICE.sub(_price, text)
     text = _SIZE_LIST.sub(_sizes, text)
     text = text.replace("One Size", "one size")
+    text = _ORDINAL.sub(lambda match: _words(int(match.group(1)), "ordinal"), text)
     return _NUMBER.sub(lambda match: _words(Decimal(match.group(1))), text)
