@@ -170,6 +170,7 @@ async def get_voice_service(
         max_audio_seconds=settings.voice_max_audio_seconds,
         min_word_confidence=settings.speech_min_word_confidence,
         max_unknown_word_share=settings.speech_max_unknown_word_share,
+        query_cap=settings.analytics_query_cap_per_day,
     )
 
 

@@ -2,6 +2,7 @@ from fastapi import APIRouter
 
 from pravis_api.api.v1.endpoints import (
     admin_users,
+    analytics,
     auth,
     feedback,
     history,
@@ -45,4 +46,5 @@ def build_api_router() -> APIRouter:
     router.include_router(history.router)
     router.include_router(recordings.router)
     router.include_router(feedback.router)
+    router.include_router(analytics.router)
     return router
