@@ -20,6 +20,8 @@ from pravis_api.models.user import User
 from pravis_api.resources import Resources
 from pravis_api.services.accounts import AccountService
 from pravis_api.services.assistant.responder import Assistant
+from pravis_api.services.export_jobs import ExportJobService
+from pravis_api.services.exports import ExportRunner
 from pravis_api.services.history import HistoryService
 from pravis_api.services.mail import Mailer
 from pravis_api.services.password_reset import PasswordResetService
@@ -276,3 +278,13 @@ async def get_current_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(get_current_admin)]
+
+
+async def get_export_jobs(
+    session: SessionDep, resources: ResourcesDep, settings: SettingsDep
+) -> ExportJobService:
+    runner = ExportRunner(resources.engine, resources.blobs, settings, resources.tasks)
+    return ExportJobService(session, runner, resources.blobs, settings)
+
+
+ExportJobsDep = Annotated[ExportJobService, Depends(get_export_jobs)]

@@ -4,6 +4,7 @@ from pravis_api.api.v1.endpoints import (
     admin_users,
     analytics,
     auth,
+    exports,
     feedback,
     history,
     password_reset,
@@ -47,4 +48,5 @@ def build_api_router() -> APIRouter:
     router.include_router(recordings.router)
     router.include_router(feedback.router)
     router.include_router(analytics.router)
+    router.include_router(exports.router)
     return router
