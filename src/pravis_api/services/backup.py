@@ -281,13 +281,27 @@ async def restore_backup(
             batch: list[bytes] = []
             count = 0
 
-            async def flush(batch: list[bytes], table: str = table) -> None:
+            # Generated columns (such as products.search_vector) are
+            # computed again by PostgreSQL.
+            names = (
                 await connection.execute(
                     text(
-                        f'INSERT INTO "{table}" SELECT * FROM '
-                        f'json_populate_recordset(NULL::"{table}", CAST(:rows AS json))'
+                        "SELECT column_name FROM information_schema.columns"
+                        " WHERE table_schema = current_schema() AND table_name = :t"
+                        " AND is_generated = 'NEVER' ORDER BY ordinal_position"
                     ),
-                    {"rows": (b"[" + b",".join(batch) + b"]").decode()},
+                    {"t": table},
+                )
+            ).scalars().all()
+            columns = ", ".join(f'"{name}"' for name in names)
+            insert = text(
+                f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM '
+                f'json_populate_recordset(NULL::"{table}", CAST(:rows AS json))'
+            )
+
+            async def flush(batch: list[bytes], insert: Any = insert) -> None:
+                await connection.execute(
+                    insert, {"rows": (b"[" + b",".join(batch) + b"]").decode()}
                 )
 
             async for line in _lines(blobs, f"{prefix}/{entry['file']}", digest):
