@@ -1,4 +1,5 @@
-"""The `pravis-api` command: serve, migrate, create-superuser, purge, backup, restore."""
+"""The `pravis-api` command: serve, migrate, create-superuser, seed-demo,
+purge, backup and restore."""
 
 import argparse
 import asyncio

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.repositories.interactions import NewInteraction, add_interaction
 from pravis_api.services.analytics.buckets import bounds, bucket_of
-from tests.conftest import admin_headers, register_and_login, user_id_of
+from tests.conftest import admin_headers, register_and_login
 
 ANALYTICS = "/api/v1/analytics"
 
@@ -119,10 +119,12 @@ async def test_consent_keeps_only_a_salted_address_hash(
     connection = await db_session.connection()
     row = (
         await connection.execute(
-            text("SELECT * FROM consent_decisions WHERE session_id = :s"), {"s": session}
+            text("SELECT * FROM consent_decisions WHERE session_id = :s"),
+            {"s": session},
         )
     ).one()
-    assert row.address_hash and len(row.address_hash) == 64
+    assert row.address_hash
+    assert len(row.address_hash) == 64
     assert "127.0.0.1" not in str(tuple(row))
     # Not a plain hash of the address: it is keyed by the salt.
     import hashlib
@@ -154,21 +156,29 @@ async def test_signed_in_consent_is_the_accounts(
     assert stored.json() == {"accepted": 1, "consent": "given"}
 
 
-async def test_event_validation(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
+async def test_event_validation(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
     session = session_id()
     cases: list[dict[str, Any]] = [
         {"session_id": session, "events": []},
         {"session_id": session, "events": [{"type": "keylogger", "path": "/"}]},
         {"session_id": session, "events": [{"type": "page_view"}]},
         {"session_id": session, "events": [{"type": "add_to_cart"}]},
-        {"session_id": session, "events": [{"type": "page_view", "path": "/" + "a" * 600}]},
+        {
+            "session_id": session,
+            "events": [{"type": "page_view", "path": "/" + "a" * 600}],
+        },
         {
             "session_id": session,
             "events": [
                 {"type": "search", "properties": {f"k{i}": i for i in range(21)}}
             ],
         },
-        {"session_id": session, "events": [{"type": "search", "properties": {"q": "x" * 300}}]},
+        {
+            "session_id": session,
+            "events": [{"type": "search", "properties": {"q": "x" * 300}}],
+        },
         {"session_id": "short", "events": page_views("/")},
         {"session_id": session, "events": page_views(*["/"] * 51)},
     ]
@@ -183,7 +193,9 @@ async def test_insights_are_admin_only(
 ) -> None:
     headers = await register_and_login(client)
     for path in ("voice", "usage"):
-        assert (await client.get(f"{ANALYTICS}/{path}", headers=headers)).status_code == 403
+        assert (
+            await client.get(f"{ANALYTICS}/{path}", headers=headers)
+        ).status_code == 403
         assert (await client.get(f"{ANALYTICS}/{path}")).status_code == 401
 
 
@@ -217,7 +229,8 @@ async def test_voice_insights_on_known_data(
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["from"] == "2031-03-01" and body["to"] == "2031-03-04"
+    assert body["from"] == "2031-03-01"
+    assert body["to"] == "2031-03-04"
     assert body["interactions"] == 100
     assert body["successes"] == 75
     assert body["success_rate"] == 0.75
@@ -278,8 +291,8 @@ async def test_rollups_match_recomputation(
         )
     connection = await db_session.connection()
     params = {"first": first, "last": first + timedelta(days=4)}
-    raw = "FROM voice_interactions WHERE (created_at AT TIME ZONE 'UTC')::date BETWEEN :first AND :last"
     day = "(created_at AT TIME ZONE 'UTC')::date"
+    raw = f"FROM voice_interactions WHERE {day} BETWEEN :first AND :last"
     pairs = [
         (
             "SELECT day, intent, interactions, successes FROM analytics_voice_daily "
@@ -312,18 +325,24 @@ async def test_rollups_match_recomputation(
         ),
     ]
     for rollup, recomputed in pairs:
-        kept = [tuple(row) for row in (await connection.execute(text(rollup), params)).all()]
+        kept = [
+            tuple(row) for row in (await connection.execute(text(rollup), params)).all()
+        ]
         again = [
-            tuple(row) for row in (await connection.execute(text(recomputed), params)).all()
+            tuple(row)
+            for row in (await connection.execute(text(recomputed), params)).all()
         ]
         assert kept, rollup
         assert kept == again, rollup
     # The SQL bucket function and its Python twin agree.
     for ms in (0.0, 0.49, 0.5, 0.7, 1.0, 3.3, 99.9, 1234.5, 10**6):
-        sql = await connection.scalar(text("SELECT pravis_latency_bucket(:ms)"), {"ms": ms})
+        sql = await connection.scalar(
+            text("SELECT pravis_latency_bucket(:ms)"), {"ms": ms}
+        )
         assert sql == bucket_of(ms), ms
         low, high = bounds(bucket_of(ms))
-        assert low <= ms and (high is None or ms < high)
+        assert low <= ms
+        assert high is None or ms < high
 
 
 async def test_rollups_keep_counts_when_an_account_is_erased(
@@ -336,7 +355,9 @@ async def test_rollups_keep_counts_when_an_account_is_erased(
     for _ in range(3):
         await store(db_session, day, user_id=uuid.UUID(me["id"]))
     params = {"from": day.isoformat(), "to": day.isoformat()}
-    before = (await client.get(f"{ANALYTICS}/voice", params=params, headers=admin)).json()
+    before = (
+        await client.get(f"{ANALYTICS}/voice", params=params, headers=admin)
+    ).json()
     usage_before = (
         await client.get(f"{ANALYTICS}/usage", params=params, headers=admin)
     ).json()
@@ -345,11 +366,16 @@ async def test_rollups_keep_counts_when_an_account_is_erased(
     assert (await client.delete("/api/v1/users/me", headers=headers)).status_code == 204
     connection = await db_session.connection()
     left = await connection.scalar(
-        text("SELECT count(*) FROM voice_interactions WHERE user_id = :u"), {"u": me["id"]}
+        text("SELECT count(*) FROM voice_interactions WHERE user_id = :u"),
+        {"u": me["id"]},
     )
     assert left == 0
-    after = (await client.get(f"{ANALYTICS}/voice", params=params, headers=admin)).json()
-    usage_after = (await client.get(f"{ANALYTICS}/usage", params=params, headers=admin)).json()
+    after = (
+        await client.get(f"{ANALYTICS}/voice", params=params, headers=admin)
+    ).json()
+    usage_after = (
+        await client.get(f"{ANALYTICS}/usage", params=params, headers=admin)
+    ).json()
     assert after == before
     assert usage_after == usage_before
 
@@ -363,7 +389,9 @@ async def test_usage_insights_count_events(
     marker = uuid.uuid4().hex[:8]
     today = datetime.now(UTC).date().isoformat()
     params = {"from": today, "to": today, "top": 100}
-    before = (await client.get(f"{ANALYTICS}/usage", params=params, headers=admin)).json()
+    before = (
+        await client.get(f"{ANALYTICS}/usage", params=params, headers=admin)
+    ).json()
     for n in range(3):
         session = session_id()
         await client.post(
@@ -390,7 +418,8 @@ async def test_usage_insights_count_events(
     assert pages[f"/{marker}/home"] == 3
     assert pages[f"/{marker}/sarees"] == 2
     top = {item["product_id"]: item for item in body["top_products"]}
-    assert top[first]["views"] >= 3 and top[first]["add_to_cart"] >= 3
+    assert top[first]["views"] >= 3
+    assert top[first]["add_to_cart"] >= 3
     assert top[first]["name"] == products["items"][0]["name"]
     assert top[second]["clicks"] >= 1
     assert body["series"][-1]["day"] == today

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
 from pravis_api.models.feedback import InteractionFeedback
@@ -21,7 +22,6 @@ from pravis_api.repositories.interactions import NewInteraction, add_interaction
 from pravis_api.services.backup import backup_tables, read_manifest
 from pravis_api.services.catalogue import seed_demo_catalogue
 from pravis_api.services.storage import BlobStore, create_blob_service
-from sqlmodel.ext.asyncio.session import AsyncSession
 from tests.conftest import (
     ROOT,
     bearer,
@@ -106,14 +106,18 @@ async def fill(engine: AsyncEngine) -> None:
             if n % 2:
                 session.add(
                     InteractionFeedback(
-                        interaction_id=interaction.id, user_id=user.id, rating=4, comment="ok"
+                        interaction_id=interaction.id,
+                        user_id=user.id,
+                        rating=4,
+                        comment="ok",
                     )
                 )
                 await session.commit()
         connection = await session.connection()
         await connection.execute(
             text(
-                "INSERT INTO consent_decisions (id, subject, user_id, version, analytics,"
+                "INSERT INTO consent_decisions (id, subject, user_id, version,"
+                " analytics,"
                 " policy_version, address_hash) VALUES (gen_random_uuid(), :s, :u, 1,"
                 " true, 'v1', repeat('a', 64))"
             ),
@@ -121,13 +125,17 @@ async def fill(engine: AsyncEngine) -> None:
         )
         await connection.execute(
             text(
-                "INSERT INTO analytics_events (id, type, session_id, user_id, path, properties)"
-                " VALUES (gen_random_uuid(), 'page_view', 'backup-session-0000-xxxxxxxx',"
+                "INSERT INTO analytics_events"
+                " (id, type, session_id, user_id, path, properties)"
+                " VALUES (gen_random_uuid(), 'page_view',"
+                " 'backup-session-0000-xxxxxxxx',"
                 " :u, '/', '{\"a\": [1, 2]}')"
             ),
             {"u": user.id},
         )
-        await connection.execute(text("INSERT INTO blob_deletions (name) VALUES ('x/y.wav')"))
+        await connection.execute(
+            text("INSERT INTO blob_deletions (name) VALUES ('x/y.wav')")
+        )
         await session.commit()
 
 
@@ -156,7 +164,9 @@ async def test_backup_then_restore_gives_equal_tables(
         backup_id = output.strip().splitlines()[-1].split()[1]
 
         blobs = BlobStore(
-            create_blob_service(settings), settings.azure_storage_container_name, timeout=5
+            create_blob_service(settings),
+            settings.azure_storage_container_name,
+            timeout=5,
         )
         try:
             manifest = await read_manifest(blobs, settings, backup_id)
@@ -192,11 +202,13 @@ async def test_backup_then_restore_gives_equal_tables(
         await upload_blob_overwrite(settings, name, bytes(corrupted))
         status, output = await run_cli(settings, spare, "restore", backup_id)
         assert status == 1
-        assert "corrupt" in output and "voice_interactions.jsonl.gz" in output
+        assert "corrupt" in output
+        assert "voice_interactions.jsonl.gz" in output
         assert all(not rows for rows in (await table_rows(engines[2])).values())
 
         status, output = await run_cli(settings, spare, "restore", "no-such-backup")
-        assert status == 1 and "No backup" in output
+        assert status == 1
+        assert "No backup" in output
     finally:
         for engine in engines:
             await engine.dispose()
@@ -226,7 +238,8 @@ async def test_admin_backup_endpoint(database: str, azurite: LocalServer) -> Non
         await app.state.resources.tasks.wait()
         job = (await client.get(response.headers["location"], headers=admin)).json()
         assert job["status"] == "succeeded", job
-        assert job["backup_id"] and job["download_url"] is None
+        assert job["backup_id"]
+        assert job["download_url"] is None
         assert job["row_count"] > 0
         manifest = await read_manifest(
             app.state.resources.blobs, app.state.settings, job["backup_id"]

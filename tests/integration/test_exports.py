@@ -160,7 +160,12 @@ async def test_admin_export_matches_rows_in_both_formats(
     for fmt in ("jsonl", "csv"):
         response = await client.post(
             EXPORTS,
-            json={"kind": "interactions", "format": fmt, "from": "2041-02-03", "to": "2041-02-03"},
+            json={
+                "kind": "interactions",
+                "format": fmt,
+                "from": "2041-02-03",
+                "to": "2041-02-03",
+            },
             headers=admin,
         )
         assert response.status_code == 202, response.text
@@ -178,10 +183,16 @@ async def test_admin_export_matches_rows_in_both_formats(
             assert len(rows) == 191
             for row, want in zip(rows[1:], expected, strict=True):
                 for column, value in zip(INTERACTION_COLUMNS, row, strict=True):
-                    assert same_value(value, want[column]), (column, value, want[column])
+                    assert same_value(value, want[column]), (
+                        column,
+                        value,
+                        want[column],
+                    )
 
     listed = (await client.get(EXPORTS, headers=admin)).json()
-    assert listed["total"] >= 2 and listed["page"] == 1 and listed["page_size"] == 20
+    assert listed["total"] >= 2
+    assert listed["page"] == 1
+    assert listed["page_size"] == 20
 
 
 async def test_shopper_exports_only_their_own_data(
@@ -193,10 +204,13 @@ async def test_shopper_exports_only_their_own_data(
     await commit_interactions(app, a_id, date(2041, 3, 1), 3)
     await commit_interactions(app, b_id, date(2041, 3, 1), 4)
 
-    response = await client.post(MY_EXPORTS, json={"format": "jsonl"}, headers=shopper_a)
+    response = await client.post(
+        MY_EXPORTS, json={"format": "jsonl"}, headers=shopper_a
+    )
     assert response.status_code == 202
     a_job = await finished(client, response.headers["location"], shopper_a)
-    assert a_job["status"] == "succeeded" and a_job["row_count"] == 3
+    assert a_job["status"] == "succeeded"
+    assert a_job["row_count"] == 3
     lines = [json.loads(line) for line in (await download(a_job)).decode().splitlines()]
     assert {line["user_id"] for line in lines} == {str(a_id)}
     assert lines == await expected_rows("user_id = $1", a_id)
@@ -215,9 +229,13 @@ async def test_shopper_exports_only_their_own_data(
     # A deleted account takes its export files with it.
     blob = f"{app.state.settings.export_prefix}/{a_job['id']}/interactions.jsonl"
     assert blob in await app.state.resources.blobs.list_names("exports/")
-    assert (await client.delete("/api/v1/users/me", headers=shopper_a)).status_code == 204
+    assert (
+        await client.delete("/api/v1/users/me", headers=shopper_a)
+    ).status_code == 204
     assert blob not in await app.state.resources.blobs.list_names("exports/")
-    assert (await client.delete("/api/v1/users/me", headers=shopper_b)).status_code == 204
+    assert (
+        await client.delete("/api/v1/users/me", headers=shopper_b)
+    ).status_code == 204
 
 
 async def test_admin_routes_forbidden_for_shoppers(
@@ -254,14 +272,19 @@ async def test_events_export(export_app: tuple[FastAPI, httpx.AsyncClient]) -> N
         headers=shopper,
     )
     session = f"export-events-{uuid.uuid4().hex}"
-    events = [{"type": "page_view", "path": f"/p/{n}", "properties": {"n": n}} for n in range(7)]
+    events = [
+        {"type": "page_view", "path": f"/p/{n}", "properties": {"n": n}}
+        for n in range(7)
+    ]
     answer = await client.post(
         "/api/v1/analytics/events",
         json={"session_id": session, "events": events},
         headers=shopper,
     )
     assert answer.json()["accepted"] == 7
-    response = await client.post(MY_EXPORTS, json={"kind": "events", "format": "csv"}, headers=shopper)
+    response = await client.post(
+        MY_EXPORTS, json={"kind": "events", "format": "csv"}, headers=shopper
+    )
     job = await finished(client, response.headers["location"], shopper)
     assert job["row_count"] == 7
     rows = list(csv.DictReader(io.StringIO((await download(job)).decode())))
@@ -278,8 +301,8 @@ async def insert_job(status: str) -> uuid.UUID:
     try:
         await connection.execute(
             "INSERT INTO export_jobs (id, kind, format, status, attempts, row_count,"
-            " blob_name, date_from, date_to) VALUES ($1, 'interactions', 'jsonl', $2, 1, 0,"
-            " $3, '2041-05-01', '2041-05-01')",
+            " blob_name, date_from, date_to) VALUES ($1, 'interactions', 'jsonl',"
+            " $2, 1, 0, $3, '2041-05-01', '2041-05-01')",
             job_id,
             status,
             f"exports/{job_id}/interactions.jsonl",
@@ -297,7 +320,9 @@ async def test_job_left_running_is_failed_at_next_start(
     # A job still running in another live process holds its lock.
     alive = await insert_job("running")
     holder = await asyncpg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE[0])
-    await holder.fetchval("SELECT pg_advisory_lock(hashtextextended($1, 0))", str(alive))
+    await holder.fetchval(
+        "SELECT pg_advisory_lock(hashtextextended($1, 0))", str(alive)
+    )
     try:
         async with running_app(
             database_url=database,
@@ -324,5 +349,7 @@ async def test_job_left_running_is_failed_at_next_start(
             assert job["attempts"] == 2
             assert job["error"] is None
     finally:
-        await holder.execute("UPDATE export_jobs SET status = 'failed' WHERE id = $1", alive)
+        await holder.execute(
+            "UPDATE export_jobs SET status = 'failed' WHERE id = $1", alive
+        )
         await holder.close()

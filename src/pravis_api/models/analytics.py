@@ -26,7 +26,9 @@ class ConsentDecision(SQLModel, table=True):
 
     __tablename__ = "consent_decisions"
     __table_args__ = (
-        UniqueConstraint("subject", "version", name="uq_consent_decisions_subject_version"),
+        UniqueConstraint(
+            "subject", "version", name="uq_consent_decisions_subject_version"
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -68,7 +70,10 @@ class VoiceDailyRollup(SQLModel, table=True):
 
 
 class VoiceLatencyRollup(SQLModel, table=True):
-    """Interactions per day, stage and latency bucket (see services.analytics.buckets)."""
+    """Interactions per day, stage and latency bucket.
+
+    The buckets are described in services.analytics.buckets.
+    """
 
     __tablename__ = "analytics_voice_latency"
 

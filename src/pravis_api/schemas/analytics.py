@@ -25,7 +25,9 @@ MAX_PROPERTIES = 20
 MAX_BATCH_SCHEMA = 1000
 
 PropertyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-PropertyValue = Annotated[str, StringConstraints(max_length=256)] | int | float | bool | None
+PropertyValue = (
+    Annotated[str, StringConstraints(max_length=256)] | int | float | bool | None
+)
 
 
 class EventIn(BaseModel):

@@ -13,7 +13,9 @@ class BackgroundTasks:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.closed = False
 
-    def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+    def spawn(
+        self, coroutine: Coroutine[Any, Any, Any], name: str
+    ) -> asyncio.Task[Any]:
         if self.closed:
             coroutine.close()
             raise RuntimeError("the API is shutting down")

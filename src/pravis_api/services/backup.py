@@ -70,7 +70,9 @@ def manifest_name(settings: Settings, backup_id: str) -> str:
 async def _write_lines(
     connection: AsyncConnection, sql: str, writer: BlockWriter
 ) -> int:
-    result = await connection.stream(text(sql).execution_options(yield_per=ROWS_PER_FETCH))
+    result = await connection.stream(
+        text(sql).execution_options(yield_per=ROWS_PER_FETCH)
+    )
     rows = 0
     async for partition in result.partitions(ROWS_PER_FETCH):
         rows += len(partition)
@@ -88,16 +90,24 @@ async def write_backup(
     tables: list[dict[str, Any]] = []
     async with snapshot.begin():
         await snapshot.execute(text("SET TRANSACTION READ ONLY"))
-        revision = await snapshot.scalar(text("SELECT version_num FROM alembic_version"))
+        revision = await snapshot.scalar(
+            text("SELECT version_num FROM alembic_version")
+        )
         for table in backup_tables():
-            order = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
+            order = ", ".join(
+                f'"{column.name}"' for column in table.primary_key.columns
+            )
             file = f"{table.name}.jsonl.gz"
             writer = BlockWriter(
-                blobs, f"{prefix}/{file}", block_bytes=settings.export_block_bytes, gzip=True
+                blobs,
+                f"{prefix}/{file}",
+                block_bytes=settings.export_block_bytes,
+                gzip=True,
             )
             rows = await _write_lines(
                 snapshot,
-                f'SELECT row_to_json(t)::text FROM "{table.name}" AS t ORDER BY {order}',
+                f'SELECT row_to_json(t)::text FROM "{table.name}" AS t '
+                f"ORDER BY {order}",
                 writer,
             )
             tables.append(
@@ -117,8 +127,9 @@ async def write_backup(
         )
         recordings = await _write_lines(
             snapshot,
-            "SELECT json_build_object('blob', recording_blob, 'interaction_id', id)::text"
-            " FROM voice_interactions WHERE recording_blob IS NOT NULL ORDER BY id",
+            "SELECT json_build_object('blob', recording_blob, 'interaction_id', id)"
+            "::text FROM voice_interactions WHERE recording_blob IS NOT NULL"
+            " ORDER BY id",
             writer,
         )
     manifest = {
@@ -151,7 +162,10 @@ async def write_backup(
 
 
 async def run_backup(
-    engine: AsyncEngine, blobs: BlobStore, settings: Settings, backup_id: str | None = None
+    engine: AsyncEngine,
+    blobs: BlobStore,
+    settings: Settings,
+    backup_id: str | None = None,
 ) -> dict[str, Any]:
     backup_id = backup_id or new_backup_id()
     async with engine.connect() as connection:
@@ -212,7 +226,10 @@ async def verify_backup(
             bad.append(f"{entry['file']} (missing)")
             continue
         if digest != entry["sha256"] or size != entry["bytes"]:
-            bad.append(f"{entry['file']} (SHA-256 {digest[:12]}..., expected {entry['sha256'][:12]}...)")
+            bad.append(
+                f"{entry['file']} (SHA-256 {digest[:12]}..., "
+                f"expected {entry['sha256'][:12]}...)"
+            )
     if bad:
         raise CorruptBackupError(
             f"Backup {manifest['backup_id']} is corrupt; these files do not match "
@@ -249,20 +266,28 @@ async def restore_backup(
     manifest = await read_manifest(blobs, settings, backup_id)
     known = {table.name for table in backup_tables()}
     async with engine.connect() as connection:
-        revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        revision = await connection.scalar(
+            text("SELECT version_num FROM alembic_version")
+        )
         if revision != manifest["alembic_revision"]:
             raise BackupError(
-                f"The backup was taken at schema revision {manifest['alembic_revision']} "
+                "The backup was taken at schema revision "
+                f"{manifest['alembic_revision']} "
                 f"and the database is at {revision}; migrate it to "
-                f"{manifest['alembic_revision']} first (pravis-api migrate --revision ...)."
+                f"{manifest['alembic_revision']} first "
+                "(pravis-api migrate --revision ...)."
             )
         unknown = [t["table"] for t in manifest["tables"] if t["table"] not in known]
         if unknown:
-            raise BackupError(f"The backup holds tables this version does not know: {unknown}.")
+            raise BackupError(
+                f"The backup holds tables this version does not know: {unknown}."
+            )
         filled = [
             t["table"]
             for t in manifest["tables"]
-            if await connection.scalar(text(f'SELECT EXISTS (SELECT 1 FROM "{t["table"]}")'))
+            if await connection.scalar(
+                text(f'SELECT EXISTS (SELECT 1 FROM "{t["table"]}")')
+            )
         ]
         await connection.rollback()
         if filled:
@@ -284,15 +309,19 @@ async def restore_backup(
             # Generated columns (such as products.search_vector) are
             # computed again by PostgreSQL.
             names = (
-                await connection.execute(
-                    text(
-                        "SELECT column_name FROM information_schema.columns"
-                        " WHERE table_schema = current_schema() AND table_name = :t"
-                        " AND is_generated = 'NEVER' ORDER BY ordinal_position"
-                    ),
-                    {"t": table},
+                (
+                    await connection.execute(
+                        text(
+                            "SELECT column_name FROM information_schema.columns"
+                            " WHERE table_schema = current_schema() AND table_name = :t"
+                            " AND is_generated = 'NEVER' ORDER BY ordinal_position"
+                        ),
+                        {"t": table},
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             columns = ", ".join(f'"{name}"' for name in names)
             insert = text(
                 f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM '

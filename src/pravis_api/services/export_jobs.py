@@ -1,6 +1,7 @@
 """Creating, listing, reading and retrying export and backup jobs."""
 
 import uuid
+from typing import TypeVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -8,6 +9,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
+
+_T = TypeVar("_T")
 
 from pravis_api.core.config import Settings
 from pravis_api.core.errors import ConflictError, NotFoundError
@@ -27,7 +30,7 @@ class Scope:
     owner_id: uuid.UUID | None = None
     backups: bool = False
 
-    def where(self, statement: SelectOfScalar[ExportJob]) -> SelectOfScalar[ExportJob]:
+    def where(self, statement: SelectOfScalar[_T]) -> SelectOfScalar[_T]:
         if self.owner_id is not None:
             return statement.where(col(ExportJob.owner_id) == self.owner_id)
         statement = statement.where(col(ExportJob.owner_id).is_(None))
@@ -50,7 +53,11 @@ class ExportJobService:
         self.settings = settings
 
     async def create(
-        self, payload: ExportCreate, *, owner_id: uuid.UUID | None, requested_by: uuid.UUID
+        self,
+        payload: ExportCreate,
+        *,
+        owner_id: uuid.UUID | None,
+        requested_by: uuid.UUID,
     ) -> ExportPublic:
         job = ExportJob(
             kind=payload.kind,
@@ -76,7 +83,9 @@ class ExportJobService:
 
     async def list(self, scope: Scope, page: int, page_size: int) -> ExportsPublic:
         total = (
-            await self.session.exec(scope.where(select(func.count()).select_from(ExportJob)))  # type: ignore[arg-type]
+            await self.session.exec(
+                scope.where(select(func.count()).select_from(ExportJob))
+            )
         ).one()
         jobs = (
             await self.session.exec(
@@ -134,7 +143,7 @@ class ExportJobService:
             format=job.format,
             date_from=job.date_from,
             date_to=job.date_to,
-            status=job.status,  # type: ignore[arg-type]
+            status=job.status,
             attempts=job.attempts,
             row_count=job.row_count,
             error=job.error,

@@ -101,7 +101,9 @@ class ExportQuery:
             params["start"] = datetime.combine(self.date_from, time(), UTC)
         if self.date_to is not None:
             conditions.append("created_at < :end")
-            params["end"] = datetime.combine(self.date_to + timedelta(days=1), time(), UTC)
+            params["end"] = datetime.combine(
+                self.date_to + timedelta(days=1), time(), UTC
+            )
         if self.owner_id is not None:
             conditions.append("user_id = :owner")
             params["owner"] = self.owner_id
@@ -214,7 +216,9 @@ class ExportRunner:
                 rows = sum(table["rows"] for table in manifest["tables"])
             else:
                 writer = BlockWriter(
-                    self.blobs, job.blob_name, block_bytes=self.settings.export_block_bytes
+                    self.blobs,
+                    job.blob_name,
+                    block_bytes=self.settings.export_block_bytes,
                 )
                 query = ExportQuery(
                     job.kind, job.format, job.date_from, job.date_to, job.owner_id
@@ -229,7 +233,9 @@ class ExportRunner:
             raise
         except Exception as exc:
             logger.exception("exports.failed", extra={"job_id": str(job_id)})
-            await self._finish(job_id, FAILED, error=f"The export failed: {exc!r}"[:1000])
+            await self._finish(
+                job_id, FAILED, error=f"The export failed: {exc!r}"[:1000]
+            )
         else:
             await self._finish(job_id, SUCCEEDED, rows=rows)
             logger.info(
@@ -270,7 +276,8 @@ async def fail_interrupted_jobs(engine: AsyncEngine) -> list[uuid.UUID]:
             await connection.execute(
                 text(
                     "SELECT id FROM export_jobs WHERE status = :running"
-                    " OR (status = :queued AND created_at < now() - CAST(:grace AS interval))"
+                    " OR (status = :queued"
+                    " AND created_at < now() - CAST(:grace AS interval))"
                 ),
                 {"running": RUNNING, "queued": QUEUED, "grace": QUEUED_GRACE},
             )

@@ -281,9 +281,7 @@ class VoiceService:
             }
         )
         try:
-            await add_interaction(
-                self.session, interaction, query_cap=self.query_cap
-            )
+            await add_interaction(self.session, interaction, query_cap=self.query_cap)
         except IntegrityError as exc:
             await self.session.rollback()
             await self._discard_recording(interaction.recording_blob)

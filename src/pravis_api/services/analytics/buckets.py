@@ -20,7 +20,10 @@ def bucket_of(ms: float) -> int:
     """Python twin of pravis_latency_bucket, for tests and tools."""
     if ms < BASE_MS:
         return 0
-    return min(LAST_BUCKET, math.floor(PER_DOUBLING * math.log(ms / BASE_MS) / math.log(2.0)) + 1)
+    return min(
+        LAST_BUCKET,
+        math.floor(PER_DOUBLING * math.log(ms / BASE_MS) / math.log(2.0)) + 1,
+    )
 
 
 def bounds(bucket: int) -> tuple[float, float | None]:

@@ -137,7 +137,8 @@ WITH inserted AS (
   INSERT INTO analytics_usage_products AS r (day, product_id, event_type, count)
   SELECT $10::date, product_id, type, count(*) FROM inserted
   WHERE product_id IS NOT NULL GROUP BY product_id, type
-  ON CONFLICT (day, product_id, event_type) DO UPDATE SET count = r.count + EXCLUDED.count
+  ON CONFLICT (day, product_id, event_type)
+  DO UPDATE SET count = r.count + EXCLUDED.count
   RETURNING 1
 ), actors AS (
   INSERT INTO analytics_usage_actors (day, kind, actor)

@@ -33,10 +33,13 @@ PERCENTILE_NOTE = (
 
 def _percentile(counts: list[tuple[int, int]], fraction: float) -> Percentile:
     bucket = percentile_bucket(counts, fraction)
-    assert bucket is not None
+    if bucket is None:  # a stage is listed only with counts
+        bucket = 0
     lower, upper = bounds(bucket)
-    return Percentile(ms=round(upper if upper is not None else lower, 3),
-                      bucket_ms=(round(lower, 3), None if upper is None else round(upper, 3)))
+    return Percentile(
+        ms=round(upper if upper is not None else lower, 3),
+        bucket_ms=(round(lower, 3), None if upper is None else round(upper, 3)),
+    )
 
 
 def _days(since: date, until: date) -> list[date]:
@@ -60,8 +63,11 @@ async def voice_insights(
     ).all()
     by_day = {row.day: (int(row.n), int(row.ok)) for row in daily}
     series = [
-        VoiceDay(day=day, interactions=by_day.get(day, (0, 0))[0],
-                 successes=by_day.get(day, (0, 0))[1])
+        VoiceDay(
+            day=day,
+            interactions=by_day.get(day, (0, 0))[0],
+            successes=by_day.get(day, (0, 0))[1],
+        )
         for day in _days(since, until)
     ]
     interactions = sum(n for n, _ in by_day.values())
@@ -145,7 +151,8 @@ async def usage_insights(
     totals = (
         await connection.execute(
             text(
-                "SELECT count(DISTINCT actor) FILTER (WHERE kind = 'session') AS sessions, "
+                "SELECT count(DISTINCT actor) FILTER (WHERE kind = 'session')"
+                " AS sessions, "
                 "count(DISTINCT actor) FILTER (WHERE kind = 'user') AS users "
                 "FROM analytics_usage_actors WHERE day BETWEEN :since AND :until"
             ),

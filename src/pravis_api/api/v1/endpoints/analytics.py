@@ -5,7 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from pravis_api.api.deps import AdminUser, OptionalUser, ReadSessionDep, SessionDep, SettingsDep
+from pravis_api.api.deps import (
+    AdminUser,
+    OptionalUser,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+)
 from pravis_api.core.errors import FieldError, InvalidInputError, NotFoundError
 from pravis_api.middleware.rate_limit import client_address
 from pravis_api.schemas.analytics import (
@@ -107,7 +113,9 @@ FromQuery = Annotated[
     date | None,
     Query(alias="from", description="First day (UTC), default 29 days before `to`"),
 ]
-ToQuery = Annotated[date | None, Query(alias="to", description="Last day (UTC), default today")]
+ToQuery = Annotated[
+    date | None, Query(alias="to", description="Last day (UTC), default today")
+]
 TopQuery = Annotated[int, Query(ge=1, le=100, description="Length of the top lists")]
 
 

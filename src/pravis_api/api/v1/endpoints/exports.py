@@ -89,7 +89,9 @@ async def create_own_export(
 async def list_own_exports(
     user: CurrentUser, jobs: ExportJobsDep, pagination: PaginationDep
 ) -> ExportsPublic:
-    return await jobs.list(Scope(owner_id=user.id), pagination.page, pagination.page_size)
+    return await jobs.list(
+        Scope(owner_id=user.id), pagination.page, pagination.page_size
+    )
 
 
 @router.get(
@@ -144,7 +146,9 @@ async def list_backups(
     response_model=ExportPublic,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def read_backup(job_id: uuid.UUID, admin: AdminUser, jobs: ExportJobsDep) -> ExportPublic:
+async def read_backup(
+    job_id: uuid.UUID, admin: AdminUser, jobs: ExportJobsDep
+) -> ExportPublic:
     return await jobs.get(job_id, BACKUPS)
 
 
@@ -154,5 +158,7 @@ async def read_backup(job_id: uuid.UUID, admin: AdminUser, jobs: ExportJobsDep) 
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def retry_backup(job_id: uuid.UUID, admin: AdminUser, jobs: ExportJobsDep) -> ExportPublic:
+async def retry_backup(
+    job_id: uuid.UUID, admin: AdminUser, jobs: ExportJobsDep
+) -> ExportPublic:
     return await jobs.retry(job_id, BACKUPS)
