@@ -353,3 +353,40 @@ async def test_job_left_running_is_failed_at_next_start(
             "UPDATE export_jobs SET status = 'failed' WHERE id = $1", alive
         )
         await holder.close()
+
+
+async def test_shutdown_fails_the_running_job(
+    database: str, azurite: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = asyncio.Event()
+
+    async def stuck(*args: Any) -> int:
+        started.set()
+        await asyncio.sleep(3600)
+        return 0
+
+    monkeypatch.setattr("pravis_api.services.exports.stream_export", stuck)
+    async with running_app(
+        database_url=database,
+        azure_storage_connection_string=azurite_connection_string(azurite.port),
+        azure_storage_container_name=f"test-{uuid.uuid4().hex[:12]}",
+    ) as (app, client):
+        admin, _ = await signed_in(app, client, admin=True)
+        response = await client.post(
+            EXPORTS, json={"from": "2041-06-01"}, headers=admin
+        )
+        location = response.headers["location"]
+        await asyncio.wait_for(started.wait(), 10)
+        running = (await client.get(location, headers=admin)).json()
+        assert running["status"] == "running"
+    # The app has shut down: the task was cancelled and marked its job.
+    connection = await asyncpg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE[0])
+    try:
+        row = await connection.fetchrow(
+            "SELECT status, error FROM export_jobs WHERE id = $1",
+            uuid.UUID(location.rsplit("/", 1)[1]),
+        )
+    finally:
+        await connection.close()
+    assert row["status"] == "failed"
+    assert row["error"] == STOPPED_ERROR

@@ -1,16 +1,14 @@
 """Creating, listing, reading and retrying export and backup jobs."""
 
 import uuid
-from typing import TypeVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
-
-_T = TypeVar("_T")
 
 from pravis_api.core.config import Settings
 from pravis_api.core.errors import ConflictError, NotFoundError
@@ -19,6 +17,8 @@ from pravis_api.schemas.exports import ExportCreate, ExportPublic, ExportsPublic
 from pravis_api.services.backup import manifest_name, new_backup_id
 from pravis_api.services.exports import ExportRunner, blob_name
 from pravis_api.services.storage import BlobStore, ReadLinkUnavailableError
+
+_T = TypeVar("_T")
 
 BACKUP = "backup"
 
