@@ -61,9 +61,9 @@ SELECT gen_random_uuid(),
        '{"color": "red"}'::jsonb, 'Here you are.', NULL, '{}', i % 4 <> 3,
        NULL, NULL, NULL, 'pocketsphinx',
        jsonb_build_object('decode', (i % 17)::float8 / 3,
-                          'transcribe', 200 + (i * 7919) % 997,
+                          'transcribe', 200 + (i::bigint * 7919) % 997,
                           'understand', 0.3 + (i % 5)::float8 / 10,
-                          'total', 220 + (i * 104729) % 1500)
+                          'total', 220 + (i::bigint * 104729) % 1500)
 FROM generate_series(1, $1) AS i
 """
 

@@ -67,6 +67,19 @@ BACKFILL = [
     ) ranked WHERE rank <= 1000
     """,
     """
+    INSERT INTO analytics_voice_queries_monthly (month, query, count, unanswered)
+    SELECT month, query, count, unanswered FROM (
+      SELECT date_trunc('month', created_at AT TIME ZONE 'UTC')::date AS month,
+             pravis_normalise_query(transcript) AS query, count(*) AS count,
+             count(*) FILTER (WHERE NOT success) AS unanswered,
+             row_number() OVER (
+               PARTITION BY date_trunc('month', created_at AT TIME ZONE 'UTC')::date
+               ORDER BY count(*) DESC) AS rank
+      FROM voice_interactions WHERE pravis_normalise_query(transcript) <> ''
+      GROUP BY 1, 2
+    ) ranked WHERE rank <= 4000
+    """,
+    """
     INSERT INTO analytics_usage_actors (day, kind, actor)
     SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date, 'session',
            encode(sha256(convert_to('s:' || session_id, 'UTF8')), 'hex')
@@ -157,6 +170,14 @@ def upgrade() -> None:
         sa.Column("unanswered", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("day", "query"),
     )
+    op.create_table(
+        "analytics_voice_queries_monthly",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("query", sa.String(length=200), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("unanswered", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("month", "query"),
+    )
     _day_rollup(
         "analytics_usage_pages",
         sa.Column("path", sa.String(length=512), nullable=False),
@@ -188,6 +209,7 @@ def downgrade() -> None:
         "analytics_usage_actors",
         "analytics_usage_products",
         "analytics_usage_pages",
+        "analytics_voice_queries_monthly",
         "analytics_voice_queries",
         "analytics_voice_latency",
         "analytics_voice_daily",

@@ -258,6 +258,23 @@ async def test_voice_insights_on_known_data(
         assert high / low < 1.2  # within one bucket of about 19%
     assert stages["understand"]["p99"]["bucket_ms"] == [0.0, 0.5]
 
+    # The whole month reads the monthly query rollup, plus the day before
+    # from the daily one: the same lists, and the extra day's query.
+    month = await client.get(
+        f"{ANALYTICS}/voice",
+        params={"from": "2031-02-28", "to": "2031-03-31", "top": 3},
+        headers=admin,
+    )
+    body = month.json()
+    assert body["interactions"] == 101
+    assert body["top_queries"] == [
+        {"query": "show me red dresses", "count": 76, "unanswered": 0},
+        {"query": "sing me a song", "count": 25, "unanswered": 25},
+    ]
+    assert body["unanswered_queries"] == [
+        {"query": "sing me a song", "count": 25, "unanswered": 25}
+    ]
+
 
 async def test_rollups_match_recomputation(
     client: httpx.AsyncClient, db_session: AsyncSession
@@ -312,6 +329,16 @@ async def test_rollups_match_recomputation(
             "WHERE day BETWEEN :first AND :last ORDER BY 1, 2",
             f"SELECT {day}, pravis_normalise_query(transcript), count(*), "
             f"count(*) FILTER (WHERE NOT success) {raw} "
+            "AND pravis_normalise_query(transcript) <> '' GROUP BY 1, 2 ORDER BY 1, 2",
+        ),
+        (
+            "SELECT month, query, count, unanswered "
+            "FROM analytics_voice_queries_monthly "
+            "WHERE month = :first ORDER BY 1, 2",
+            "SELECT date_trunc('month', created_at AT TIME ZONE 'UTC')::date, "
+            "pravis_normalise_query(transcript), count(*), "
+            "count(*) FILTER (WHERE NOT success) FROM voice_interactions "
+            "WHERE date_trunc('month', created_at AT TIME ZONE 'UTC')::date = :first "
             "AND pravis_normalise_query(transcript) <> '' GROUP BY 1, 2 ORDER BY 1, 2",
         ),
         (

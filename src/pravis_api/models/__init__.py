@@ -8,6 +8,7 @@ from pravis_api.models.analytics import (
     UsageProductRollup,
     VoiceDailyRollup,
     VoiceLatencyRollup,
+    VoiceQueryMonthlyRollup,
     VoiceQueryRollup,
 )
 from pravis_api.models.auth_token import PasswordResetToken, RefreshToken
@@ -28,6 +29,7 @@ __all__ = [
     "UsageProductRollup",
     "VoiceDailyRollup",
     "VoiceLatencyRollup",
+    "VoiceQueryMonthlyRollup",
     "VoiceQueryRollup",
     "BlobDeletion",
     "InteractionFeedback",

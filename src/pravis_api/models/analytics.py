@@ -94,6 +94,18 @@ class VoiceQueryRollup(SQLModel, table=True):
     unanswered: int = Field(sa_type=BigInteger)
 
 
+class VoiceQueryMonthlyRollup(SQLModel, table=True):
+    """The same per month (the first day names it), capped at four times
+    ANALYTICS_QUERY_CAP_PER_DAY, so a long range reads few rows."""
+
+    __tablename__ = "analytics_voice_queries_monthly"
+
+    month: date = Field(primary_key=True)
+    query: str = Field(primary_key=True, max_length=200)
+    count: int = Field(sa_type=BigInteger)
+    unanswered: int = Field(sa_type=BigInteger)
+
+
 class UsagePageRollup(SQLModel, table=True):
     __tablename__ = "analytics_usage_pages"
 

@@ -34,6 +34,8 @@ def _param(column: str) -> str:
 # after the columns: the UTC day, the stage names and their milliseconds,
 # the cap of distinct queries per day, and the actor kinds and digests.
 _DAY, _STAGES, _MS, _CAP, _KINDS, _ACTORS = (f"${_N + n}" for n in range(1, 7))
+# A month keeps up to this many times the daily cap of distinct queries.
+MONTHLY_CAP_FACTOR = 4
 _INSERT = f"""
 WITH inserted AS (
   INSERT INTO voice_interactions ({", ".join(_COLUMNS)})
@@ -62,6 +64,19 @@ WITH inserted AS (
     OR (SELECT count(*) FROM analytics_voice_queries WHERE day = {_DAY}::date)
        < {_CAP}::int)
   ON CONFLICT (day, query) DO UPDATE
+  SET count = r.count + 1, unanswered = r.unanswered + EXCLUDED.unanswered
+  RETURNING 1
+), monthly AS (
+  INSERT INTO analytics_voice_queries_monthly AS r (month, query, count, unanswered)
+  SELECT m.month, n.query, 1, CASE WHEN {_param("success")} THEN 0 ELSE 1 END
+  FROM (SELECT pravis_normalise_query({_param("transcript")}) AS query) AS n,
+       (SELECT date_trunc('month', {_DAY}::date)::date AS month) AS m
+  WHERE n.query <> '' AND (
+    EXISTS (SELECT 1 FROM analytics_voice_queries_monthly
+            WHERE month = m.month AND query = n.query)
+    OR (SELECT count(*) FROM analytics_voice_queries_monthly WHERE month = m.month)
+       < {MONTHLY_CAP_FACTOR} * {_CAP}::int)
+  ON CONFLICT (month, query) DO UPDATE
   SET count = r.count + 1, unanswered = r.unanswered + EXCLUDED.unanswered
   RETURNING 1
 ), actors AS (

@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.schemas.analytics import (
@@ -44,6 +45,67 @@ def _percentile(counts: list[tuple[int, int]], fraction: float) -> Percentile:
 
 def _days(since: date, until: date) -> list[date]:
     return [since + timedelta(days=n) for n in range((until - since).days + 1)]
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def whole_months(since: date, until: date) -> tuple[date, date]:
+    """The months wholly inside the range, as [first, end) of their first days."""
+    first = (
+        since
+        if since.day == 1
+        else _month_start(since + timedelta(days=31 - since.day + 1))
+    )
+    end = _month_start(until + timedelta(days=1))
+    return first, max(first, end)
+
+
+# Whole months come from the monthly rollup and the days around them from
+# the daily one, so a long range reads few rows; one aggregation serves
+# both lists.
+_QUERIES = """
+WITH picked AS (
+  SELECT query, count, unanswered FROM analytics_voice_queries_monthly
+  WHERE month >= :months_from AND month < :months_to
+  UNION ALL
+  SELECT query, count, unanswered FROM analytics_voice_queries
+  WHERE day BETWEEN :since AND :until
+    AND NOT (day >= :months_from AND day < :months_to)
+), totals AS (
+  SELECT query, sum(count) AS n, sum(unanswered) AS missed FROM picked GROUP BY query
+)
+(SELECT 'top' AS list, query, n, missed FROM totals
+ ORDER BY n DESC, query LIMIT :top)
+UNION ALL
+(SELECT 'unanswered' AS list, query, n, missed FROM totals WHERE missed > 0
+ ORDER BY missed DESC, query LIMIT :top)
+"""
+
+
+async def _queries(
+    connection: AsyncConnection, since: date, until: date, top: int
+) -> tuple[list[QueryCount], list[QueryCount]]:
+    months_from, months_to = whole_months(since, until)
+    rows = (
+        await connection.execute(
+            text(_QUERIES),
+            {
+                "since": since,
+                "until": until,
+                "months_from": months_from,
+                "months_to": months_to,
+                "top": top,
+            },
+        )
+    ).all()
+    lists: dict[str, list[QueryCount]] = {"top": [], "unanswered": []}
+    for row in rows:
+        lists[row.list].append(
+            QueryCount(query=row.query, count=int(row.n), unanswered=int(row.missed))
+        )
+    return lists["top"], lists["unanswered"]
 
 
 async def voice_insights(
@@ -107,21 +169,7 @@ async def voice_insights(
         for stage, counts in sorted(per_stage.items())
     ]
 
-    async def queries(order: str, where: str) -> list[QueryCount]:
-        rows = (
-            await connection.execute(
-                text(
-                    "SELECT query, sum(count) AS n, sum(unanswered) AS missed "
-                    "FROM analytics_voice_queries WHERE day BETWEEN :since AND :until "
-                    f"GROUP BY query {where} ORDER BY {order} DESC, query LIMIT :top"
-                ),
-                params,
-            )
-        ).all()
-        return [
-            QueryCount(query=row.query, count=int(row.n), unanswered=int(row.missed))
-            for row in rows
-        ]
+    top_queries, unanswered_queries = await _queries(connection, since, until, top)
 
     return VoiceInsights(
         since=since,
@@ -135,10 +183,8 @@ async def voice_insights(
             IntentCount(intent=row.intent, count=int(row.n), successes=int(row.ok))
             for row in intents
         ],
-        top_queries=await queries("sum(count)", ""),
-        unanswered_queries=await queries(
-            "sum(unanswered)", "HAVING sum(unanswered) > 0"
-        ),
+        top_queries=top_queries,
+        unanswered_queries=unanswered_queries,
         series=series,
     )
 
