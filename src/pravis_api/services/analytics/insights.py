@@ -70,9 +70,12 @@ WITH picked AS (
   SELECT query, count, unanswered FROM analytics_voice_queries_monthly
   WHERE month >= :months_from AND month < :months_to
   UNION ALL
+  -- Two ranges, so each is a tight scan of the primary key.
   SELECT query, count, unanswered FROM analytics_voice_queries
-  WHERE day BETWEEN :since AND :until
-    AND NOT (day >= :months_from AND day < :months_to)
+  WHERE day >= :since AND day < :head_end
+  UNION ALL
+  SELECT query, count, unanswered FROM analytics_voice_queries
+  WHERE day >= :tail_from AND day <= :until
 ), totals AS (
   SELECT query, sum(count) AS n, sum(unanswered) AS missed FROM picked GROUP BY query
 )
@@ -88,6 +91,9 @@ async def _queries(
     connection: AsyncConnection, since: date, until: date, top: int
 ) -> tuple[list[QueryCount], list[QueryCount]]:
     months_from, months_to = whole_months(since, until)
+    # Without whole months, the head range covers every day.
+    head_end = months_from if months_from < months_to else until + timedelta(days=1)
+    tail_from = months_to if months_from < months_to else until + timedelta(days=1)
     rows = (
         await connection.execute(
             text(_QUERIES),
@@ -96,6 +102,8 @@ async def _queries(
                 "until": until,
                 "months_from": months_from,
                 "months_to": months_to,
+                "head_end": head_end,
+                "tail_from": tail_from,
                 "top": top,
             },
         )
