@@ -274,6 +274,18 @@ async def test_voice_insights_on_known_data(
     assert body["unanswered_queries"] == [
         {"query": "sing me a song", "count": 25, "unanswered": 25}
     ]
+    # And a day after the month, from the daily rollup again.
+    await store(db_session, date(2031, 4, 1), transcript="sing me a song")
+    tail = await client.get(
+        f"{ANALYTICS}/voice",
+        params={"from": "2031-02-28", "to": "2031-04-01", "top": 3},
+        headers=admin,
+    )
+    assert tail.json()["top_queries"][1] == {
+        "query": "sing me a song",
+        "count": 26,
+        "unanswered": 25,
+    }
 
 
 async def test_rollups_match_recomputation(
