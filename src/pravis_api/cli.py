@@ -1,4 +1,5 @@
-"""The `pravis-api` command: serve, migrate, create-superuser, purge."""
+"""The `pravis-api` command: serve, migrate, create-superuser, seed-demo,
+purge, backup and restore."""
 
 import argparse
 import asyncio
@@ -9,11 +10,15 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from pravis_api.core.config import Settings
 from pravis_api.core.logging import configure_logging
+
+if TYPE_CHECKING:
+    from pravis_api.services.storage import BlobStore
 
 logger = logging.getLogger("pravis_api.cli")
 
@@ -320,6 +325,74 @@ def purge_command(args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(_purge(settings, retention_days, args.dry_run)))
 
 
+def _blob_store(settings: Settings) -> "BlobStore":
+    from pravis_api.services.storage import BlobStore, create_blob_service
+
+    return BlobStore(
+        create_blob_service(settings),
+        settings.azure_storage_container_name,
+        timeout=settings.blob_timeout_seconds,
+    )
+
+
+async def _backup(settings: Settings) -> dict[str, Any]:
+    from pravis_api.db.engine import create_engine
+    from pravis_api.services.backup import run_backup
+
+    engine = create_engine(settings)
+    blobs = _blob_store(settings)
+    try:
+        await blobs.ensure_container()
+        return await run_backup(engine, blobs, settings)
+    finally:
+        await blobs.close()
+        await engine.dispose()
+
+
+def backup_command(args: argparse.Namespace) -> None:
+    settings = _load_settings()
+    configure_logging(settings.log_level, json_lines=not settings.is_development)
+    manifest = asyncio.run(_backup(settings))
+    for table in manifest["tables"]:
+        print(f"  {table['table']}: {table['rows']} rows, {table['bytes']} bytes")
+    print(
+        f"  recordings listed (not copied): {manifest['recordings']['count']}\n"
+        f"Backup {manifest['backup_id']} written to "
+        f"{settings.azure_storage_container_name}/{settings.backup_prefix}/"
+        f"{manifest['backup_id']}/."
+    )
+
+
+async def _restore(settings: Settings, backup_id: str) -> dict[str, int]:
+    from pravis_api.db.engine import create_engine
+    from pravis_api.services.backup import restore_backup
+    from pravis_api.services.response_cache import ALL
+
+    engine = create_engine(settings)
+    blobs = _blob_store(settings)
+    try:
+        restored = await restore_backup(engine, blobs, settings, backup_id)
+    finally:
+        await blobs.close()
+        await engine.dispose()
+    await _invalidate_cache(settings, ALL)
+    return restored
+
+
+def restore_command(args: argparse.Namespace) -> None:
+    from pravis_api.services.backup import BackupError
+
+    settings = _load_settings()
+    configure_logging(settings.log_level, json_lines=not settings.is_development)
+    try:
+        restored = asyncio.run(_restore(settings, args.backup_id))
+    except BackupError as exc:
+        sys.exit(f"Restore refused: {exc}")
+    for table, rows in restored.items():
+        print(f"  {table}: {rows} rows")
+    print(f"Restored backup {args.backup_id} into {settings.database_url_for_logs}.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pravis-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -401,6 +474,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="only count what would be purged",
     )
     purge_parser.set_defaults(handler=purge_command)
+
+    backup_parser = commands.add_parser(
+        "backup",
+        help="write the database to Blob Storage as gzip JSON Lines",
+        description="Write each table (sign-in tokens and export jobs excepted) "
+        "from one consistent snapshot to BACKUP_PREFIX/<backup id>/ in the "
+        "storage container, with a manifest of row counts and SHA-256 digests. "
+        "Recordings are listed, not copied. Prints the backup id.",
+    )
+    backup_parser.set_defaults(handler=backup_command)
+
+    restore_parser = commands.add_parser(
+        "restore",
+        help="load a backup into an empty, migrated database",
+        description="Check every file of the backup against the manifest's "
+        "digests, then load all tables in one transaction. Refuses a database "
+        "with rows in any backed-up table, one at another schema revision, and "
+        "a backup whose files do not match.",
+    )
+    restore_parser.add_argument("backup_id", help="the id printed by backup")
+    restore_parser.set_defaults(handler=restore_command)
     return parser
 
 

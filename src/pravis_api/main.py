@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.exc import SQLAlchemyError
 
 from pravis_api import __version__
 from pravis_api.api.errors import exception_handlers
@@ -19,6 +20,7 @@ from pravis_api.middleware.cache import CacheMiddleware
 from pravis_api.middleware.rate_limit import DEFAULT_GROUP, RateLimitMiddleware
 from pravis_api.middleware.request_logging import RequestLoggingMiddleware
 from pravis_api.resources import Resources
+from pravis_api.services.exports import fail_interrupted_jobs
 from pravis_api.services.rate_limiter import RateLimiter
 from pravis_api.services.redis_batch import RedisBatcher
 from pravis_api.services.redis_guard import RedisGuard
@@ -61,6 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = await Resources.open(settings)
         telemetry.instrument()
     app.state.resources = resources
+    await _fail_interrupted_jobs(resources)
     batcher = RedisBatcher(resources.redis)
     cache: ResponseCache = app.state.response_cache
     if settings.cache_enabled:
@@ -82,6 +85,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await resources.close()
             telemetry.uninstrument()
         logger.info("app.stopped")
+
+
+async def _fail_interrupted_jobs(resources: Resources) -> None:
+    """Mark failed the export jobs left running by a process that stopped."""
+    try:
+        await fail_interrupted_jobs(resources.engine)
+    except (SQLAlchemyError, OSError) as exc:
+        # The database may be down at start-up; the next start retries.
+        logger.error("exports.interrupted_check_failed", extra={"error": repr(exc)})
 
 
 def create_app(

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.config import Settings
 from pravis_api.db.engine import create_engine, create_session_factory
+from pravis_api.services.background import BackgroundTasks
 from pravis_api.services.denylist import TokenDenylist
 from pravis_api.services.providers.registry import Providers, open_providers
 from pravis_api.services.speech.cache import SpeechCache
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 # requests in flight, so a speech job still running then belongs to a
 # request that was cancelled or timed out, and no caller awaits its result.
 SPEECH_DRAIN_TIMEOUT_SECONDS = 5.0
+# Cancelled export jobs mark themselves failed within this bound.
+JOBS_STOP_TIMEOUT_SECONDS = 5.0
 CLIENT_CLOSE_TIMEOUT_SECONDS = 5.0
 
 
@@ -43,6 +46,8 @@ class Resources:
     denylist: TokenDenylist
     # Speech-to-text, reply and text-to-speech, as the settings choose.
     providers: Providers
+    # Export and backup jobs running in this process.
+    tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
 
     @classmethod
     async def open(cls, settings: Settings) -> "Resources":
@@ -114,6 +119,7 @@ class Resources:
         A client that fails or times out is logged and does not keep the
         others open.
         """
+        await self.tasks.close(JOBS_STOP_TIMEOUT_SECONDS)
         await _close_within(
             "speech_models", self.speech_models.close(), CLIENT_CLOSE_TIMEOUT_SECONDS
         )

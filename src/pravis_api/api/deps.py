@@ -20,6 +20,8 @@ from pravis_api.models.user import User
 from pravis_api.resources import Resources
 from pravis_api.services.accounts import AccountService
 from pravis_api.services.assistant.responder import Assistant
+from pravis_api.services.export_jobs import ExportJobService
+from pravis_api.services.exports import ExportRunner
 from pravis_api.services.history import HistoryService
 from pravis_api.services.mail import Mailer
 from pravis_api.services.password_reset import PasswordResetService
@@ -170,6 +172,7 @@ async def get_voice_service(
         max_audio_seconds=settings.voice_max_audio_seconds,
         min_word_confidence=settings.speech_min_word_confidence,
         max_unknown_word_share=settings.speech_max_unknown_word_share,
+        query_cap=settings.analytics_query_cap_per_day,
     )
 
 
@@ -275,3 +278,13 @@ async def get_current_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(get_current_admin)]
+
+
+async def get_export_jobs(
+    session: SessionDep, resources: ResourcesDep, settings: SettingsDep
+) -> ExportJobService:
+    runner = ExportRunner(resources.engine, resources.blobs, settings, resources.tasks)
+    return ExportJobService(session, runner, resources.blobs, settings)
+
+
+ExportJobsDep = Annotated[ExportJobService, Depends(get_export_jobs)]

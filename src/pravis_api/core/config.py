@@ -213,6 +213,20 @@ class Settings(BaseSettings, ProviderSettings):
     # Lifetime of the read-only Blob Storage links to a recording.
     recording_link_expire_minutes: int = Field(default=5, ge=1, le=60)
 
+    # Analytics: events per POST /analytics/events, distinct normalised
+    # queries kept per day in the top and unanswered query rollups, and the
+    # salt of the client address hash kept with a consent decision (unset:
+    # derived from SECRET_KEY).
+    analytics_max_batch_events: int = Field(default=50, ge=1, le=1000)
+    analytics_query_cap_per_day: int = Field(default=1000, ge=10, le=100_000)
+    analytics_address_salt: SecretStr | None = None
+    # Exports and backups: the lifetime of a download link, the size of each
+    # block uploaded to Blob Storage, and the blob name prefixes.
+    export_link_expire_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    export_block_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    export_prefix: str = Field(default="exports", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    backup_prefix: str = Field(default="backups", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+
     @field_validator("database_url", mode="before")
     @classmethod
     def _check_database_url(cls, value: Any) -> Any:

@@ -4,10 +4,11 @@ Both run on every assistant turn, as SQL text through `exec_driver_sql`
 for the reason given in `repositories.products`.
 """
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import JSONB
@@ -21,10 +22,74 @@ _COLUMNS = tuple(column.name for column in _TABLE.columns)
 _JSON_COLUMNS = frozenset(
     column.name for column in _TABLE.columns if isinstance(column.type, JSONB)
 )
-_INSERT = (
-    f"INSERT INTO voice_interactions ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join(f'${n}' for n in range(1, len(_COLUMNS) + 1))})"
+_N = len(_COLUMNS)
+
+
+def _param(column: str) -> str:
+    return f"${_COLUMNS.index(column) + 1}"
+
+
+# The row and its share of the daily rollups, in one statement: one round
+# trip, and the counts commit or roll back with the row. Extra parameters
+# after the columns: the UTC day, the stage names and their milliseconds,
+# the cap of distinct queries per day, and the actor kinds and digests.
+_DAY, _STAGES, _MS, _CAP, _KINDS, _ACTORS = (f"${_N + n}" for n in range(1, 7))
+# A month keeps up to this many times the daily cap of distinct queries.
+MONTHLY_CAP_FACTOR = 4
+_INSERT = f"""
+WITH inserted AS (
+  INSERT INTO voice_interactions ({", ".join(_COLUMNS)})
+  VALUES ({", ".join(f"${n}" for n in range(1, _N + 1))})
+  RETURNING 1
+), daily AS (
+  INSERT INTO analytics_voice_daily AS r (day, intent, interactions, successes)
+  VALUES ({_DAY}::date, {_param("intent")}, 1,
+          CASE WHEN {_param("success")} THEN 1 ELSE 0 END)
+  ON CONFLICT (day, intent) DO UPDATE
+  SET interactions = r.interactions + 1, successes = r.successes + EXCLUDED.successes
+  RETURNING 1
+), latency AS (
+  INSERT INTO analytics_voice_latency AS r (day, stage, bucket, count)
+  SELECT {_DAY}::date, s.stage, pravis_latency_bucket(s.ms), 1
+  FROM unnest({_STAGES}::varchar[], {_MS}::float8[]) AS s(stage, ms)
+  ON CONFLICT (day, stage, bucket) DO UPDATE SET count = r.count + 1
+  RETURNING 1
+), queries AS (
+  INSERT INTO analytics_voice_queries AS r (day, query, count, unanswered)
+  SELECT {_DAY}::date, n.query, 1, CASE WHEN {_param("success")} THEN 0 ELSE 1 END
+  FROM (SELECT pravis_normalise_query({_param("transcript")}) AS query) AS n
+  WHERE n.query <> '' AND (
+    EXISTS (SELECT 1 FROM analytics_voice_queries
+            WHERE day = {_DAY}::date AND query = n.query)
+    OR (SELECT count(*) FROM analytics_voice_queries WHERE day = {_DAY}::date)
+       < {_CAP}::int)
+  ON CONFLICT (day, query) DO UPDATE
+  SET count = r.count + 1, unanswered = r.unanswered + EXCLUDED.unanswered
+  RETURNING 1
+), monthly AS (
+  INSERT INTO analytics_voice_queries_monthly AS r (month, query, count, unanswered)
+  SELECT m.month, n.query, 1, CASE WHEN {_param("success")} THEN 0 ELSE 1 END
+  FROM (SELECT pravis_normalise_query({_param("transcript")}) AS query) AS n,
+       (SELECT date_trunc('month', {_DAY}::date)::date AS month) AS m
+  WHERE n.query <> '' AND (
+    EXISTS (SELECT 1 FROM analytics_voice_queries_monthly
+            WHERE month = m.month AND query = n.query)
+    OR (SELECT count(*) FROM analytics_voice_queries_monthly WHERE month = m.month)
+       < {MONTHLY_CAP_FACTOR} * {_CAP}::int)
+  ON CONFLICT (month, query) DO UPDATE
+  SET count = r.count + 1, unanswered = r.unanswered + EXCLUDED.unanswered
+  RETURNING 1
+), actors AS (
+  INSERT INTO analytics_usage_actors (day, kind, actor)
+  SELECT {_DAY}::date, a.kind, a.actor
+  FROM unnest({_KINDS}::varchar[], {_ACTORS}::varchar[]) AS a(kind, actor)
+  ON CONFLICT DO NOTHING
+  RETURNING 1
 )
+SELECT 1
+"""
+# Distinct queries kept per day when the caller does not say.
+DEFAULT_QUERY_CAP = 1000
 _RECENT_TURNS = (
     "SELECT intent, entities, action, product_ids FROM voice_interactions "
     "WHERE session_id = $1 ORDER BY created_at DESC LIMIT $2"
@@ -68,15 +133,49 @@ class Turn:
     product_ids: list[uuid.UUID]
 
 
-async def add_interaction(session: AsyncSession, interaction: NewInteraction) -> None:
-    """Insert the row and commit; IntegrityError if its user was deleted."""
+def session_actor(session_id: str) -> str:
+    """The digest that stands for an anonymous session in the usage rollups."""
+    return hashlib.sha256(f"s:{session_id}".encode()).hexdigest()
+
+
+def user_actor(user_id: uuid.UUID) -> str:
+    """The digest that stands for a user in the usage rollups."""
+    return hashlib.sha256(f"u:{user_id}".encode()).hexdigest()
+
+
+async def add_interaction(
+    session: AsyncSession,
+    interaction: NewInteraction,
+    *,
+    query_cap: int = DEFAULT_QUERY_CAP,
+) -> None:
+    """Insert the row with its rollup counts and commit; IntegrityError if
+    its user was deleted."""
     connection = await session.connection()
     values = tuple(
         json.dumps(value) if name in _JSON_COLUMNS and value is not None else value
         for name in _COLUMNS
         for value in [getattr(interaction, name)]
     )
-    await connection.exec_driver_sql(_INSERT, values)
+    stages = [
+        (name[:32], float(ms))
+        for name, ms in interaction.timings_ms.items()
+        if isinstance(ms, int | float) and not isinstance(ms, bool)
+    ]
+    kinds = ["session"]
+    actors = [session_actor(interaction.session_id)]
+    if interaction.user_id is not None:
+        kinds.append("user")
+        actors.append(user_actor(interaction.user_id))
+    extra = (
+        interaction.created_at.astimezone(UTC).date(),
+        [name for name, _ in stages],
+        [ms for _, ms in stages],
+        query_cap,
+        kinds,
+        actors,
+    )
+    await connection.exec_driver_sql(_INSERT, values + extra)
     await session.commit()
 
 

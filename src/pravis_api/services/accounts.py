@@ -4,6 +4,7 @@ import logging
 import uuid
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.errors import (
@@ -16,6 +17,7 @@ from pravis_api.core.errors import (
 )
 from pravis_api.core.security import hash_password, verify_password
 from pravis_api.models.base import utc_now
+from pravis_api.models.export_job import ExportJob
 from pravis_api.models.user import User, UserUpdate, UserUpdateMe
 from pravis_api.repositories.auth_tokens import use_up_reset_tokens
 from pravis_api.repositories.history import delete_user_interactions
@@ -41,6 +43,13 @@ def email_taken(email: str) -> ConflictError:
 
 def user_not_found(user_id: uuid.UUID) -> NotFoundError:
     return NotFoundError(f"No user has the id {user_id}.")
+
+
+async def export_blob_names(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
+    names = await session.exec(
+        select(ExportJob.blob_name).where(col(ExportJob.owner_id) == user_id)
+    )
+    return [name for name in names.all() if name is not None]
 
 
 class AccountService:
@@ -166,6 +175,8 @@ class AccountService:
 
         cleanup = BlobCleanup(self.session, self.blobs)
         blob_names = await delete_user_interactions(self.session, user_id)
+        # The shopper's own export files go with the account too.
+        blob_names += await export_blob_names(self.session, user_id)
         await cleanup.queue(blob_names)
         # The remaining rows of the user go with it: the foreign keys cascade.
         await self.session.delete(user)

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import BlobSasPermissions, ContentSettings, generate_blob_sas
+from azure.storage.blob import (
+    BlobBlock,
+    BlobSasPermissions,
+    ContentSettings,
+    generate_blob_sas,
+)
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient, LinearRetry
 
 from pravis_api.core.config import Settings
@@ -142,6 +147,49 @@ class BlobStore:
         return bytes(
             await asyncio.wait_for(downloader.readall(), self.operation_timeout)
         )
+
+    async def stage_block(self, name: str, block_id: str, data: bytes) -> None:
+        """Upload one uncommitted block of a blob (see BlockWriter)."""
+        blob = self.container.get_blob_client(name)
+
+        async def stage() -> None:
+            await asyncio.wait_for(
+                blob.stage_block(block_id, data, length=len(data)),
+                self.operation_timeout + len(data) / 1_000_000,
+            )
+
+        try:
+            await stage()
+        except ResourceNotFoundError:
+            if not await self.ensure_container():
+                raise
+            await stage()
+
+    async def commit_blocks(
+        self,
+        name: str,
+        block_ids: list[str],
+        content_type: str,
+        *,
+        filename: str | None = None,
+    ) -> None:
+        """Make the staged blocks the blob's content, replacing any older one."""
+        disposition = f'attachment; filename="{filename}"' if filename else None
+        await asyncio.wait_for(
+            self.container.get_blob_client(name).commit_block_list(
+                [BlobBlock(block_id=block_id) for block_id in block_ids],
+                content_settings=ContentSettings(
+                    content_type=content_type, content_disposition=disposition
+                ),
+            ),
+            self.operation_timeout,
+        )
+
+    async def list_names(self, prefix: str) -> list[str]:
+        return [
+            blob.name
+            async for blob in self.container.list_blobs(name_starts_with=prefix)
+        ]
 
     def read_link(self, name: str, expires_at: datetime) -> str:
         """Sign a URL that lets anyone holding it read one blob until `expires_at`.

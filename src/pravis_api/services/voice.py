@@ -21,7 +21,11 @@ from pravis_api.core.errors import (
 )
 from pravis_api.core.timing import elapsed_ms
 from pravis_api.models.base import utc_now
-from pravis_api.repositories.interactions import NewInteraction, add_interaction
+from pravis_api.repositories.interactions import (
+    DEFAULT_QUERY_CAP,
+    NewInteraction,
+    add_interaction,
+)
 from pravis_api.repositories.products import CatalogueItem
 from pravis_api.schemas.voice import ProductSummary, SpeechInfo, VoiceReply
 from pravis_api.services.assistant.responder import Assistant, AssistantReply
@@ -159,6 +163,7 @@ class VoiceService:
         max_audio_seconds: float,
         min_word_confidence: float,
         max_unknown_word_share: float,
+        query_cap: int = DEFAULT_QUERY_CAP,
     ) -> None:
         self.session = session
         self.speech_to_text = speech_to_text
@@ -168,6 +173,7 @@ class VoiceService:
         self.max_audio_seconds = max_audio_seconds
         self.min_word_confidence = min_word_confidence
         self.max_unknown_word_share = max_unknown_word_share
+        self.query_cap = query_cap
 
     async def answer_recording(
         self, data: bytes, shopper: Shopper, speak: SpeakRequest | None = None
@@ -275,7 +281,7 @@ class VoiceService:
             }
         )
         try:
-            await add_interaction(self.session, interaction)
+            await add_interaction(self.session, interaction, query_cap=self.query_cap)
         except IntegrityError as exc:
             await self.session.rollback()
             await self._discard_recording(interaction.recording_blob)

@@ -2,7 +2,9 @@ from fastapi import APIRouter
 
 from pravis_api.api.v1.endpoints import (
     admin_users,
+    analytics,
     auth,
+    exports,
     feedback,
     history,
     password_reset,
@@ -45,4 +47,6 @@ def build_api_router() -> APIRouter:
     router.include_router(history.router)
     router.include_router(recordings.router)
     router.include_router(feedback.router)
+    router.include_router(analytics.router)
+    router.include_router(exports.router)
     return router

@@ -1,0 +1,1 @@
+"""Analytics: consent, events, the daily rollups and the insights read from them."""
