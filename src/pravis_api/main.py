@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from pravis_api import __version__
 from pravis_api.api.errors import exception_handlers
+from pravis_api.api.openapi import add_middleware_errors_to_openapi
 from pravis_api.api.v1.endpoints import health
 from pravis_api.api.v1.router import RATE_LIMIT_GROUPS, UPLOAD_PATHS, build_api_router
 from pravis_api.core.config import Settings, get_settings
@@ -124,6 +125,7 @@ def create_app(
 
     app.include_router(health.router)
     app.include_router(build_api_router())
+    add_middleware_errors_to_openapi(app, rate_limit_exempt=frozenset(HEALTH_PATHS))
     return app
 
 

@@ -79,7 +79,7 @@ async def synthesise(
     response_class=Response,
     responses={
         200: {"content": {media: {} for media in SPEECH_FORMATS.values()}},
-        **problem_responses(404),
+        **problem_responses(404, 422),
     },
 )
 async def cached_speech(name: str, speech: SpeechServiceDep) -> Response:
