@@ -20,7 +20,7 @@ from pravis_api.middleware.cache import CacheMiddleware
 from pravis_api.middleware.rate_limit import DEFAULT_GROUP, RateLimitMiddleware
 from pravis_api.middleware.request_logging import RequestLoggingMiddleware
 from pravis_api.resources import Resources
-from pravis_api.services.rate_limiter import RateLimiter
+from pravis_api.services.rate_limiter import LOGIN_ACCOUNT_GROUP, RateLimiter
 from pravis_api.services.redis_batch import RedisBatcher
 from pravis_api.services.redis_guard import RedisGuard
 from pravis_api.services.response_cache import ResponseCache
@@ -116,6 +116,7 @@ def create_app(
             {
                 DEFAULT_GROUP: settings.rate_limit_default,
                 "login": settings.rate_limit_login,
+                LOGIN_ACCOUNT_GROUP: settings.rate_limit_login_account,
                 "register": settings.rate_limit_register,
                 "voice": settings.rate_limit_voice,
             },
