@@ -10,10 +10,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from pravis_api import __version__
 from pravis_api.api.errors import exception_handlers
 from pravis_api.api.openapi import add_middleware_errors_to_openapi
+from pravis_api.api.uploads import ASSISTANT_UPLOADS, DICTATION_UPLOADS, UploadGate
 from pravis_api.api.v1.endpoints import health
 from pravis_api.api.v1.router import RATE_LIMIT_GROUPS, UPLOAD_PATHS, build_api_router
 from pravis_api.core.config import Settings, get_settings
 from pravis_api.core.logging import configure_logging
+from pravis_api.core.memory import pin_mmap_threshold
 from pravis_api.core.telemetry import HEALTH_PATHS, Telemetry
 from pravis_api.middleware.body_limit import BodySizeLimitMiddleware
 from pravis_api.middleware.cache import CacheMiddleware
@@ -36,6 +38,7 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    pin_mmap_threshold()
     logger.info(
         "app.starting", extra={"version": __version__, **settings.summary_for_logs()}
     )
@@ -122,6 +125,14 @@ def create_app(
             },
             guard,
         )
+    app.state.upload_gates = {
+        ASSISTANT_UPLOADS: UploadGate(
+            settings.speech_workers + settings.speech_queue_limit
+        ),
+        DICTATION_UPLOADS: UploadGate(
+            settings.speech_dictation_workers + settings.speech_queue_limit
+        ),
+    }
     _add_middleware(app, settings)
 
     app.include_router(health.router)
