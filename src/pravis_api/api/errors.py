@@ -220,11 +220,27 @@ async def _value_rejected_by_database(request: Request, exc: Exception) -> Respo
 # (a NUL byte) and untranslatable_character. asyncpg reports them through
 # SQLAlchemy's generic DBAPIError, not DataError.
 _UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}
+# SQLSTATEs of a server that is restarting or full: admin_shutdown,
+# crash_shutdown, cannot_connect_now, too_many_connections. Class 08
+# (connection exceptions) is matched by its prefix.
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+
+
+def _is_database_outage(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate in _UNAVAILABLE_SQLSTATES or sqlstate.startswith("08")
+    # asyncpg's InternalClientError ("cannot switch to state ...; another
+    # operation is in progress") was seen in the PostgreSQL restart drill,
+    # on a connection the server dropped in the middle of a query.
+    return type(exc.orig).__name__ == "InternalClientError"
 
 
 async def _database_error(request: Request, exc: DBAPIError) -> Response:
     if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT_SQLSTATES:
         return await _value_rejected_by_database(request, exc)
+    if _is_database_outage(exc):
+        return await _database_unavailable(request, exc)
     logger.error("request.unhandled_error", exc_info=exc)
     return internal_error_response()
 
