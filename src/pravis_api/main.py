@@ -10,10 +10,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pravis_api import __version__
 from pravis_api.api.errors import exception_handlers
+from pravis_api.api.openapi import add_middleware_errors_to_openapi
+from pravis_api.api.uploads import ASSISTANT_UPLOADS, DICTATION_UPLOADS, UploadGate
 from pravis_api.api.v1.endpoints import health
 from pravis_api.api.v1.router import RATE_LIMIT_GROUPS, UPLOAD_PATHS, build_api_router
 from pravis_api.core.config import Settings, get_settings
 from pravis_api.core.logging import configure_logging
+from pravis_api.core.memory import pin_mmap_threshold
 from pravis_api.core.telemetry import HEALTH_PATHS, Telemetry
 from pravis_api.middleware.body_limit import BodySizeLimitMiddleware
 from pravis_api.middleware.cache import CacheMiddleware
@@ -21,7 +24,7 @@ from pravis_api.middleware.rate_limit import DEFAULT_GROUP, RateLimitMiddleware
 from pravis_api.middleware.request_logging import RequestLoggingMiddleware
 from pravis_api.resources import Resources
 from pravis_api.services.exports import fail_interrupted_jobs
-from pravis_api.services.rate_limiter import RateLimiter
+from pravis_api.services.rate_limiter import LOGIN_ACCOUNT_GROUP, RateLimiter
 from pravis_api.services.redis_batch import RedisBatcher
 from pravis_api.services.redis_guard import RedisGuard
 from pravis_api.services.response_cache import ResponseCache
@@ -37,6 +40,7 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    pin_mmap_threshold()
     logger.info(
         "app.starting", extra={"version": __version__, **settings.summary_for_logs()}
     )
@@ -127,15 +131,25 @@ def create_app(
             {
                 DEFAULT_GROUP: settings.rate_limit_default,
                 "login": settings.rate_limit_login,
+                LOGIN_ACCOUNT_GROUP: settings.rate_limit_login_account,
                 "register": settings.rate_limit_register,
                 "voice": settings.rate_limit_voice,
             },
             guard,
         )
+    app.state.upload_gates = {
+        ASSISTANT_UPLOADS: UploadGate(
+            settings.speech_workers + settings.speech_queue_limit
+        ),
+        DICTATION_UPLOADS: UploadGate(
+            settings.speech_dictation_workers + settings.speech_queue_limit
+        ),
+    }
     _add_middleware(app, settings)
 
     app.include_router(health.router)
     app.include_router(build_api_router())
+    add_middleware_errors_to_openapi(app, rate_limit_exempt=frozenset(HEALTH_PATHS))
     return app
 
 

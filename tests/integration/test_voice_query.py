@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from pravis_api.api.uploads import ASSISTANT_UPLOADS
 from pravis_api.core.config import Settings
 from pravis_api.models.voice_interaction import VoiceInteraction
 from tests.conftest import DATA, client_for, register_and_login
@@ -297,3 +298,29 @@ async def test_voice_query_invalid_session_id(client: httpx.AsyncClient) -> None
 async def test_voice_query_audio_sent_as_text_field(client: httpx.AsyncClient) -> None:
     response = await client.post(QUERY, data={"audio": "not a file"})
     _problem(response, 422)
+
+
+async def test_voice_query_full_gate_sheds_upload(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    gate = app.state.upload_gates[ASSISTANT_UPLOADS]
+    gate.in_use = gate.limit
+    try:
+        response = await post_audio(client, GOFORWARD_WAV)
+    finally:
+        gate.in_use = 0
+
+    problem = _problem(response, 503, field=None)
+    assert response.headers["retry-after"] == "2"
+    assert "busy" in problem["detail"]
+
+
+async def test_voice_query_releases_gate(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    gate = app.state.upload_gates[ASSISTANT_UPLOADS]
+    rejected = await post_audio(client, b"not audio at all")
+    answered = await post_audio(client, GOFORWARD_WAV)
+    assert rejected.status_code == 415
+    assert answered.status_code == 200
+    assert gate.in_use == 0

@@ -116,6 +116,21 @@ def test_openapi_lists_problem_responses() -> None:
     assert "application/problem+json" in responses["415"]["content"]
 
 
+def test_openapi_errors_are_problem_documents() -> None:
+    schema = create_app(make_settings()).openapi()
+    # Readiness reports the state of each dependency with its 503.
+    readiness = "GET /health/ready 503"
+    plain_errors = [
+        f"{method.upper()} {path} {status}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if status.startswith(("4", "5"))
+        and "application/problem+json" not in response.get("content", {})
+    ]
+    assert plain_errors == [readiness]
+
+
 async def test_error_responses_carry_cors_headers() -> None:
     app = app_with_failing_route()
     origin = {"Origin": "http://localhost:3000"}
@@ -158,6 +173,34 @@ async def test_invalid_json_names_body() -> None:
     error = response.json()["errors"][0]
     assert error["field"] == "body"
     assert error["message"].startswith("invalid JSON at character")
+
+
+async def test_undecodable_json_body_is_422() -> None:
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.post(
+            "/api/v1/voice/command",
+            content=b"\x80\x81",
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    error = response.json()["errors"][0]
+    assert error["field"] == "body"
+    assert error["message"].startswith("cannot be parsed")
+
+
+async def test_broken_multipart_body_is_422() -> None:
+    async with client_for(app_with_failing_route()) as client:
+        response = await client.post(
+            "/api/v1/voice/query",
+            content=b"--edge\r\nContent-Disposition: form-data\r\n\r\nno end",
+            headers={"Content-Type": "multipart/form-data"},
+        )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    error = response.json()["errors"][0]
+    assert error["field"] == "body"
+    assert error["message"].startswith("cannot be parsed")
 
 
 async def test_health_answers_head() -> None:

@@ -26,6 +26,7 @@ from pravis_api.services.history import HistoryService
 from pravis_api.services.mail import Mailer
 from pravis_api.services.password_reset import PasswordResetService
 from pravis_api.services.providers.grounding import WrittenReplyAssistant
+from pravis_api.services.rate_limiter import RateLimiter
 from pravis_api.services.response_cache import ResponseCache
 from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.speech_pool import SpeechWorkerPool
@@ -123,6 +124,15 @@ async def get_telemetry(request: Request) -> Telemetry:
 
 
 TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
+
+
+async def get_rate_limiter(request: Request) -> RateLimiter | None:
+    """Return the app's rate limiter, or None when rate limits are off."""
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    return limiter
+
+
+RateLimiterDep = Annotated[RateLimiter | None, Depends(get_rate_limiter)]
 BlobDep = Annotated[BlobStore, Depends(get_blobs)]
 SpeechPoolDep = Annotated[SpeechWorkerPool, Depends(get_speech_pool)]
 

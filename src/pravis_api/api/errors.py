@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -143,9 +143,40 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     )
 
 
+# FastAPI raises a 400 with this detail when a body cannot be decoded (JSON
+# that is not UTF-8, say), chaining the original error.
+_BODY_PARSE_DETAIL = "There was an error parsing the body"
+
+
+def _body_parse_error(exc: StarletteHTTPException) -> Response:
+    """Render a body the parsers rejected as a 422 that names the body.
+
+    Only FastAPI's body decoding and Starlette's form parser raise a bare
+    400 here (the routes raise AppError subclasses), so every such 400 is
+    an unparsable body, and the API documents 422 for it.
+    """
+    if str(exc.detail) == _BODY_PARSE_DETAIL:
+        cause = exc.__cause__
+        reason = type(cause).__name__ if cause else "unknown error"
+    else:
+        # Starlette's multipart messages: "Invalid multipart data.",
+        # "Missing boundary in multipart.", "Too many files. ...".
+        reason = str(exc.detail).rstrip(".")
+    return problem_response(
+        422,
+        "validation-error",
+        "The request body cannot be parsed. Send UTF-8 JSON or a well-formed "
+        "multipart form, as the route's Content-Type requires.",
+        title="Validation Error",
+        errors=[FieldError("body", f"cannot be parsed ({reason})")],
+    )
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     status = exc.status_code
     detail = str(exc.detail)
+    if status == 400:
+        return _body_parse_error(exc)
     # Replace Starlette's one-word defaults; keep a detail a route wrote.
     if detail == HTTPStatus(status).phrase:
         if status == 404:
@@ -183,6 +214,35 @@ async def _value_rejected_by_database(request: Request, exc: Exception) -> Respo
         "A value in the request cannot be stored: it is out of range or "
         "contains characters such as NUL that are not allowed. Correct it and retry.",
     )
+
+
+# SQLSTATEs of text the database cannot store: character_not_in_repertoire
+# (a NUL byte) and untranslatable_character. asyncpg reports them through
+# SQLAlchemy's generic DBAPIError, not DataError.
+_UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}
+# SQLSTATEs of a server that is restarting or full: admin_shutdown,
+# crash_shutdown, cannot_connect_now, too_many_connections. Class 08
+# (connection exceptions) is matched by its prefix.
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+
+
+def _is_database_outage(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate in _UNAVAILABLE_SQLSTATES or sqlstate.startswith("08")
+    # asyncpg's InternalClientError ("cannot switch to state ...; another
+    # operation is in progress") was seen in the PostgreSQL restart drill,
+    # on a connection the server dropped in the middle of a query.
+    return type(exc.orig).__name__ == "InternalClientError"
+
+
+async def _database_error(request: Request, exc: DBAPIError) -> Response:
+    if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT_SQLSTATES:
+        return await _value_rejected_by_database(request, exc)
+    if _is_database_outage(exc):
+        return await _database_unavailable(request, exc)
+    logger.error("request.unhandled_error", exc_info=exc)
+    return internal_error_response()
 
 
 def _is_network_error(exc: OSError) -> bool:
@@ -227,5 +287,6 @@ def exception_handlers() -> dict[
     for error_class in (OperationalError, InterfaceError, PoolTimeoutError):
         handlers[error_class] = _database_unavailable
     handlers[DataError] = _value_rejected_by_database
+    handlers[DBAPIError] = _database_error
     handlers[OSError] = _os_error
     return handlers

@@ -1,8 +1,15 @@
 """Checks of an uploaded recording before it goes to a speech worker."""
 
-from fastapi import UploadFile
+from collections.abc import AsyncIterator, Callable
 
-from pravis_api.core.errors import FieldError, InvalidInputError, PayloadTooLargeError
+from fastapi import Request, UploadFile
+
+from pravis_api.core.errors import (
+    FieldError,
+    InvalidInputError,
+    PayloadTooLargeError,
+    ServiceUnavailableError,
+)
 from pravis_api.services.audio import ACCEPTED_FORMATS_TEXT, is_accepted_content_type
 from pravis_api.services.voice import AUDIO_FIELD, UnsupportedAudioFormatError
 
@@ -38,3 +45,49 @@ async def read_audio(upload: UploadFile, max_bytes: int) -> bytes:
         message = f"The file in '{AUDIO_FIELD}' is empty. Send the whole recording."
         raise InvalidInputError(message, errors=[FieldError(AUDIO_FIELD, "empty file")])
     return data
+
+
+# Keys of the gates in `app.state.upload_gates`, one per speech worker pool.
+ASSISTANT_UPLOADS = "assistant"
+DICTATION_UPLOADS = "dictation"
+
+
+class UploadGate:
+    """A bound on the recordings one API process keeps in memory at once.
+
+    Starlette spools each upload to a temporary file past 1 MB; a recording
+    is read into memory only after it passes this gate. The bound is the
+    capacity of the speech worker pool the recordings go to, so a request
+    the pool would shed with 503 is shed before its bytes are read.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+
+    def enter(self) -> None:
+        if self.in_use >= self.limit:
+            raise ServiceUnavailableError(
+                f"The speech workers are busy: {self.limit} recordings are being "
+                "handled or are waiting. Retry shortly.",
+                retry_after_seconds=2,
+            )
+        self.in_use += 1
+
+    def leave(self) -> None:
+        self.in_use -= 1
+
+
+def upload_gate(name: str) -> Callable[[Request], AsyncIterator[None]]:
+    """Return a dependency that reserves a place at the named gate for the
+    request, or rejects it with 503 when the gate is full."""
+
+    async def hold_place(request: Request) -> AsyncIterator[None]:
+        gate: UploadGate = request.app.state.upload_gates[name]
+        gate.enter()
+        try:
+            yield
+        finally:
+            gate.leave()
+
+    return hold_place

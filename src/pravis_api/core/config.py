@@ -137,6 +137,9 @@ class Settings(BaseSettings, ProviderSettings):
     rate_limit_default: str = "300/minute"
     # Sign-in and password reset requests.
     rate_limit_login: str = "10/minute"
+    # Sign-in attempts per account (e-mail address), from any client, so a
+    # password guesser spread over many addresses is limited too.
+    rate_limit_login_account: str = "5/minute;30/hour"
     rate_limit_register: str = "5/minute"
     # Voice requests: recordings and typed commands.
     rate_limit_voice: str = "30/minute"
@@ -306,6 +309,7 @@ class Settings(BaseSettings, ProviderSettings):
     @field_validator(
         "rate_limit_default",
         "rate_limit_login",
+        "rate_limit_login_account",
         "rate_limit_register",
         "rate_limit_voice",
     )
@@ -471,6 +475,7 @@ class Settings(BaseSettings, ProviderSettings):
             "rate_limits": {
                 "default": self.rate_limit_default,
                 "login": self.rate_limit_login,
+                "login_account": self.rate_limit_login_account,
                 "register": self.rate_limit_register,
                 "voice": self.rate_limit_voice,
             }

@@ -95,6 +95,19 @@ class InvalidInputError(AppError):
     title = "Unprocessable Content"
 
 
+class RateLimitedError(AppError):
+    status = 429
+    code = "rate-limit-exceeded"
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(
+            detail,
+            headers={"Retry-After": str(retry_after_seconds)},
+            extensions={"retry_after": retry_after_seconds},
+        )
+
+
 class ServiceUnavailableError(AppError):
     status = 503
     code = "service-unavailable"

@@ -120,11 +120,16 @@ def create_access_token(
     )
 
 
-def decode_access_token(token: str, *, secret_key: str) -> TokenClaims:
+def decode_access_token(
+    token: str, *, secret_key: str, max_lifetime: timedelta | None = None
+) -> TokenClaims:
     """Verify signature and expiry; raise InvalidTokenError on any failure.
 
     The accepted algorithm is pinned, so `alg: none` and tokens signed with
     another algorithm are rejected whatever algorithm their header names.
+    With `max_lifetime`, a token whose `exp` lies further from its `iat`
+    (plus the clock skew) is rejected, so a far-future `exp` cannot make a
+    token last longer than the tokens the API issues.
     """
     try:
         claims = jwt.decode(
@@ -152,6 +157,9 @@ def decode_access_token(token: str, *, secret_key: str) -> TokenClaims:
     except (OverflowError, OSError, ValueError) as exc:
         # A signed token can still carry a timestamp past year 9999.
         raise InvalidTokenError("iat or exp is out of range") from exc
+    skew = timedelta(seconds=_CLOCK_SKEW_SECONDS)
+    if max_lifetime is not None and expires_at - issued_at > max_lifetime + skew:
+        raise InvalidTokenError("exp is further from iat than the token lifetime")
     return TokenClaims(
         subject=subject,
         jti=jti,

@@ -98,6 +98,11 @@ class VoiceReply(BaseModel):
     action: Action | None
     products: list[ProductSummary] = Field(default_factory=list)
     speech: SpeechInfo | None = None
+    recording_stored: bool | None = Field(
+        default=None,
+        description="Whether the recording was kept: null when it was not to be "
+        "kept, false when Blob Storage failed and the reply went out without it.",
+    )
     timings_ms: dict[str, float]
 
 

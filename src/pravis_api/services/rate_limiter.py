@@ -12,6 +12,8 @@ with the same limits (the `limits` library's in-memory storage), so a limit
 still holds per process. Counting in Redis resumes when Redis answers again.
 """
 
+import hashlib
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,10 +22,14 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 
+from pravis_api.core.errors import RateLimitedError
+from pravis_api.core.text import normalise_email
 from pravis_api.services.redis_batch import RedisBatcher
 from pravis_api.services.redis_guard import REDIS_ERRORS, RedisGuard
 
 KEY_PREFIX = "pravis:ratelimit"
+# Sign-in attempts counted per account rather than per client.
+LOGIN_ACCOUNT_GROUP = "login_account"
 
 # KEYS: one counter per limit of the group; ARGV: each window's length in
 # milliseconds, in the same order. Returns count and remaining milliseconds
@@ -125,6 +131,24 @@ class RateLimiter:
                     ]
                 )
         return await self._hit_in_memory(items, group, identity)
+
+    async def limit_login_attempts(self, email: str) -> None:
+        """Count a sign-in attempt for the account; raise RateLimitedError
+        when the account's limit is reached, whoever sends the attempts.
+
+        The identity is a digest of the normalised e-mail, so Redis keys
+        do not contain addresses, and unknown e-mails are counted alike.
+        """
+        identity = hashlib.sha256(normalise_email(email).encode()).hexdigest()
+        check = await self.hit(LOGIN_ACCOUNT_GROUP, identity)
+        if check.allowed:
+            return
+        retry_after = max(math.ceil(check.reset_after), 1)
+        raise RateLimitedError(
+            f"Too many sign-in attempts for this account: the limit is "
+            f"{check.description}. Retry in {retry_after} s.",
+            retry_after_seconds=retry_after,
+        )
 
     async def _hit_in_memory(
         self, items: list[RateLimitItem], group: str, identity: str

@@ -96,7 +96,11 @@ class TokenService:
         """Check an access token: signature, expiry, deny-list, account, version."""
         try:
             claims = decode_access_token(
-                token, secret_key=self.settings.secret_key.get_secret_value()
+                token,
+                secret_key=self.settings.secret_key.get_secret_value(),
+                max_lifetime=timedelta(
+                    minutes=self.settings.access_token_expire_minutes
+                ),
             )
             user_id = uuid.UUID(claims.subject)
         except (InvalidTokenError, ValueError) as exc:

@@ -216,7 +216,12 @@ class VoiceService:
         # The total covers everything up to the reply. It cannot include the
         # time to save the row that stores it.
         timings["total"] = elapsed_ms(started)
-        return await self._save(interaction, timings, answer.products, speech)
+        recording_stored = None
+        if shopper.store_recording:
+            recording_stored = interaction.recording_blob is not None
+        return await self._save(
+            interaction, timings, answer.products, speech, recording_stored
+        )
 
     async def answer_text(
         self, text: str, shopper: Shopper, speak: SpeakRequest | None = None
@@ -259,6 +264,7 @@ class VoiceService:
         timings: dict[str, float],
         products: list[CatalogueItem],
         speech: SpeechInfo | None = None,
+        recording_stored: bool | None = None,
     ) -> VoiceReply:
         """Commit the interaction and return its reply.
 
@@ -277,6 +283,7 @@ class VoiceService:
                 "action": interaction.action,
                 "products": [_summary(product) for product in products],
                 "speech": speech,
+                "recording_stored": recording_stored,
                 "timings_ms": timings,
             }
         )

@@ -53,7 +53,9 @@ async def read_users(
 
 
 @router.get(
-    "/{user_id}", response_model=UserPublic, responses=problem_responses(401, 403, 404)
+    "/{user_id}",
+    response_model=UserPublic,
+    responses=problem_responses(401, 403, 404, 422),
 )
 @cached(namespaces=[USERS], per_user=True, admin_only=True)
 async def read_user(user_id: uuid.UUID, admin: AdminUser, session: SessionDep) -> User:
@@ -85,7 +87,7 @@ async def update_user(
 @router.delete(
     "/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def delete_user(
     user_id: uuid.UUID, admin: AdminUser, accounts: AccountServiceDep, cache: CacheDep

@@ -11,6 +11,7 @@ from pravis_api.api.deps import (
     AuthenticatedDep,
     CacheDep,
     CurrentUser,
+    RateLimiterDep,
     SessionDep,
     TokenServiceDep,
 )
@@ -74,9 +75,12 @@ async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     tokens: TokenServiceDep,
+    limiter: RateLimiterDep,
 ) -> Token:
     """Exchange e-mail (as `username`) and password for an access token and a
     refresh token."""
+    if limiter is not None:
+        await limiter.limit_login_attempts(form.username)
     user = await get_user_by_email(session, form.username)
     # The password is verified even for an unknown e-mail (against a dummy
     # hash), so response times do not reveal which e-mails have accounts.

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pravis_api.api.deps import (
     AdminUser,
@@ -17,6 +17,7 @@ from pravis_api.api.deps import (
 )
 from pravis_api.core.errors import FieldError, InvalidInputError, NotFoundError
 from pravis_api.core.money import to_minor
+from pravis_api.core.text import has_control_characters
 from pravis_api.models.product import (
     CATEGORIES,
     ProductCreate,
@@ -74,6 +75,14 @@ class ProductQuery(BaseModel):
     page: int = Field(default=1, ge=1, le=10_000)
     page_size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
 
+    @field_validator("q", "color", "size", "fabric")
+    @classmethod
+    def _reject_control_characters(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL, and no catalogue value has controls.
+        if value is not None and has_control_characters(value):
+            raise ValueError("must not contain control characters such as NUL")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> "ProductQuery":
         if self.category is not None and self.category not in CATEGORIES:
@@ -128,7 +137,7 @@ async def list_products(
 
 
 @router.get(
-    "/{id_or_slug}", response_model=ProductPublic, responses=problem_responses(404)
+    "/{id_or_slug}", response_model=ProductPublic, responses=problem_responses(404, 422)
 )
 @cached(namespaces=[CATALOGUE])
 async def read_product(id_or_slug: str, session: ReadSessionDep) -> ProductPublic:
@@ -194,7 +203,7 @@ async def update_product(
 @router.delete(
     "/{product_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def delete_product(
     product_id: uuid.UUID,

@@ -3,10 +3,15 @@
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Response, UploadFile
 
 from pravis_api.api.deps import ResourcesDep, SettingsDep, SpeechServiceDep
-from pravis_api.api.uploads import read_audio, require_audio
+from pravis_api.api.uploads import (
+    DICTATION_UPLOADS,
+    read_audio,
+    require_audio,
+    upload_gate,
+)
 from pravis_api.core.errors import FieldError, InvalidInputError, NotFoundError
 from pravis_api.schemas.problem import problem_responses
 from pravis_api.schemas.voice import SpeechRequest, TranscriptionReply, VoicePublic
@@ -23,6 +28,7 @@ _SPEECH_NAME = re.compile(r"^(?P<key>[0-9a-f]{40})\.(?P<format>ogg|mp3|wav)$")
     "/transcribe",
     response_model=TranscriptionReply,
     responses=problem_responses(413, 415, 422, 502, 503, 504),
+    dependencies=[Depends(upload_gate(DICTATION_UPLOADS))],
 )
 async def transcribe(
     resources: ResourcesDep,
@@ -79,7 +85,7 @@ async def synthesise(
     response_class=Response,
     responses={
         200: {"content": {media: {} for media in SPEECH_FORMATS.values()}},
-        **problem_responses(404),
+        **problem_responses(404, 422),
     },
 )
 async def cached_speech(name: str, speech: SpeechServiceDep) -> Response:

@@ -3,7 +3,7 @@
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 
 from pravis_api.api.deps import (
     CacheDep,
@@ -12,7 +12,12 @@ from pravis_api.api.deps import (
     TelemetryDep,
     VoiceServiceDep,
 )
-from pravis_api.api.uploads import read_audio, require_audio
+from pravis_api.api.uploads import (
+    ASSISTANT_UPLOADS,
+    read_audio,
+    require_audio,
+    upload_gate,
+)
 from pravis_api.core.errors import FieldError, InvalidInputError
 from pravis_api.core.telemetry import Telemetry
 from pravis_api.models.user import User
@@ -69,6 +74,7 @@ def new_session_id() -> str:
     "/query",
     response_model=VoiceReply,
     responses=problem_responses(401, 413, 415, 422, 502, 503, 504),
+    dependencies=[Depends(upload_gate(ASSISTANT_UPLOADS))],
 )
 async def voice_query(
     request: Request,
@@ -106,8 +112,8 @@ async def voice_query(
     ] = "ogg",
 ) -> Response:
     """Transcribe a spoken request, reply to it and store the interaction."""
-    # NOTE: the whole upload is received and parsed before a full speech
-    # pool turns the request away with 503.
+    # The upload is received and spooled before the gate can turn the
+    # request away with 503, but it is read into memory only once admitted.
     upload = require_audio(audio)
     data = await read_audio(upload, settings.voice_max_upload_bytes)
 
