@@ -78,7 +78,7 @@ async def test_login_limited_per_account(
         azurite,
         own_redis,
         rate_limit_login_account="3/minute",
-        trusted_proxies="127.0.0.1",
+        forwarded_allow_ips="127.0.0.1",
     ) as (_, client):
         victim = await register(client)
         bystander = await register(client)
