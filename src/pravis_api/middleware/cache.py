@@ -197,7 +197,8 @@ class CacheMiddleware:
         try:
             async with resources.read_session_factory() as session:
                 tokens = TokenService(session, resources.denylist, settings)
-                user: User = (await tokens.authenticate(token)).user
+                claims = signed_claims(scope, self.secret_key)
+                user: User = (await tokens.authenticate(token, claims)).user
         except AuthenticationError:
             return False
         except Exception as exc:
