@@ -68,6 +68,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cache.local.start(resources.redis, settings.redis_retry_seconds)
     if app.state.rate_limiter is not None:
         app.state.rate_limiter.attach(batcher)
+    resources.denylist.attach(batcher)
     logger.info("app.started")
     try:
         yield
@@ -78,6 +79,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await cache.local.stop()
             if app.state.rate_limiter is not None:
                 app.state.rate_limiter.attach(None)
+            resources.denylist.attach(None)
             await batcher.close()
             await resources.close()
             telemetry.uninstrument()
