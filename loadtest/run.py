@@ -212,7 +212,10 @@ def command_mixed(args: argparse.Namespace) -> int:
     results = new_results_dir("mixed")
     machine = machine_line()
     ports = Ports(args.port, args.redis_port, args.azurite_port)
-    with api_stack(results, workers=args.workers, ports=ports, overrides={}) as stack:
+    overrides = dict(args.settings)
+    with api_stack(
+        results, workers=args.workers, ports=ports, overrides=overrides
+    ) as stack:
         sampler = MemorySampler(
             stack.server.pid, results / "memory.csv", args.memory_interval
         )
@@ -247,7 +250,8 @@ def command_sweep(args: argparse.Namespace) -> int:
         "| users | requests | req/s | failures | p50 | p95 | p99 |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    with api_stack(results, workers=args.workers, ports=ports, overrides={}):
+    overrides = dict(args.settings)
+    with api_stack(results, workers=args.workers, ports=ports, overrides=overrides):
         url = f"http://127.0.0.1:{args.port}"
         for users in args.users:
             prefix = results / f"users-{users}"
@@ -327,7 +331,8 @@ def command_auth_me(args: argparse.Namespace) -> int:
         "| socket errors |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    with api_stack(results, workers=1, ports=ports, overrides={}) as stack:
+    overrides = dict(args.settings)
+    with api_stack(results, workers=1, ports=ports, overrides=overrides) as stack:
         token = _sign_in(stack.url)
         target = f"{stack.url}/api/v1/auth/me"
         header = f"Authorization: Bearer {token}"
@@ -360,6 +365,13 @@ def command_auth_me(args: argparse.Namespace) -> int:
     print(report)
     print(f"Reports: {results}")
     return 0
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def _users(text: str) -> list[int]:
@@ -402,6 +414,16 @@ def main() -> int:
     auth_me.add_argument("--seconds", type=int, default=30, help="Seconds per step.")
     auth_me.set_defaults(handler=command_auth_me)
 
+    for sub in (mixed, sweep, auth_me):
+        sub.add_argument(
+            "--set",
+            dest="settings",
+            action="append",
+            type=_setting,
+            default=[],
+            metavar="NAME=VALUE",
+            help="A setting of the server over loadtest/loadtest.env; repeatable.",
+        )
     for sub in (mixed, sweep):
         sub.add_argument(
             "locust_args", nargs=argparse.REMAINDER,
