@@ -150,8 +150,9 @@ def mixed_report(prefix: Path, memory_csv: Path, seconds: int) -> tuple[str, boo
         met = value not in ("N/A", "") and float(value) < limit
         checks.append((f"{name} p{percentile[:-1]} < {limit} ms", _ms(value), met))
 
-    # Minute 1 to minute 5 of a 5-minute run; a fifth of a shorter run to its end.
-    growth = memory_growth(memory_csv, min(60, seconds // 5), min(300, seconds))
+    # Minute 1 to minute 5 of a 5-minute run; a fifth of a shorter run to its
+    # end. The sample at the end may come a few seconds late.
+    growth = memory_growth(memory_csv, min(60, seconds // 5), min(300, seconds) + 5)
     memory_lines = [
         "| pid | process | from | to | resident memory | growth |",
         "| --- | --- | --- | --- | --- | --- |",

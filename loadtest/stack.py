@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -70,6 +71,25 @@ def wait_for(
     raise RuntimeError(f"{url} did not return 200 within {timeout_seconds:.0f} s")
 
 
+def check_ports_free(ports: Ports) -> None:
+    """Raise SystemExit naming the first port that something listens on.
+
+    Otherwise a Redis already on the port would take the test's traffic
+    while the stack's own Redis fails to start.
+    """
+    for name, port in (
+        ("API", ports.api),
+        ("Redis", ports.redis),
+        ("Azurite", ports.azurite),
+    ):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise SystemExit(
+                    f"Port {port} for {name} is in use on 127.0.0.1; stop what "
+                    "listens there or choose another port (loadtest/run.py --help)."
+                )
+
+
 def _stop(process: subprocess.Popen[bytes], timeout_seconds: float = 10.0) -> None:
     if process.poll() is not None:
         return
@@ -100,6 +120,7 @@ def api_stack(
                 f"{program} not found: install Redis, and run scripts/dev or "
                 "npm ci once for Azurite."
             )
+    check_ports_free(ports)
     processes: list[subprocess.Popen[bytes]] = []
     log_dir = results / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

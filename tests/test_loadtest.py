@@ -5,6 +5,7 @@ modules do not import it.
 """
 
 import csv
+import socket
 import sys
 from pathlib import Path
 
@@ -12,12 +13,13 @@ import pytest
 from limits import parse_many
 
 from pravis_api.core.config import Settings
+from tests.servers import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "loadtest"))
 
 from guard import RemoteTargetError, check_target  # noqa: E402
 from run import parse_wrk  # noqa: E402
-from stack import memory_growth, read_profile  # noqa: E402
+from stack import Ports, check_ports_free, memory_growth, read_profile  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -126,3 +128,12 @@ def test_memory_growth_compares_window(tmp_path: Path) -> None:
     assert len(report) == 1
     assert report[0]["pid"] == 10
     assert report[0]["growth_pct"] == pytest.approx(9.0)
+
+
+def test_stack_rejects_port_in_use() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"Port {port} for Redis is in use"):
+            check_ports_free(Ports(api=free_port(), redis=port, azurite=free_port()))
