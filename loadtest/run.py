@@ -103,6 +103,11 @@ def read_failures(prefix: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
+def count_shed(failures: list[dict[str, str]]) -> int:
+    """Return the deliberate 429 and 503 responses with Retry-After."""
+    return sum(int(row["Occurrences"]) for row in failures if "shed:" in row["Error"])
+
+
 def _ms(value: str) -> str:
     return "-" if value in ("", "N/A") else f"{float(value):,.0f} ms"
 
@@ -112,7 +117,7 @@ def mixed_report(prefix: Path, memory_csv: Path, seconds: int) -> tuple[str, boo
     stats = read_stats(prefix)
     failures = read_failures(prefix)
     total = int(stats["Aggregated"]["Request Count"])
-    shed = sum(int(f["Occurrences"]) for f in failures if "shed:" in f["Error"])
+    shed = count_shed(failures)
     unexpected_5xx = sum(
         int(f["Occurrences"]) for f in failures if "unexpected 5xx" in f["Error"]
     )
@@ -248,8 +253,9 @@ def command_sweep(args: argparse.Namespace) -> int:
     machine = machine_line()
     ports = Ports(args.port, args.redis_port, args.azurite_port)
     rows = [
-        "| users | requests | req/s | failures | p50 | p95 | p99 |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| users | requests | req/s | shed (429/503) | other failures | p50 | p95 "
+        "| p99 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     overrides = dict(args.settings)
     with api_stack(results, workers=args.workers, ports=ports, overrides=overrides):
@@ -258,9 +264,11 @@ def command_sweep(args: argparse.Namespace) -> int:
             prefix = results / f"users-{users}"
             run_locust(url, prefix, users, args.seconds, locust_extra(args))
             total = read_stats(prefix)["Aggregated"]
+            shed = count_shed(read_failures(prefix))
+            other = int(total["Failure Count"]) - shed
             rows.append(
                 f"| {users} | {int(total['Request Count']):,} "
-                f"| {float(total['Requests/s']):.1f} | {int(total['Failure Count']):,} "
+                f"| {float(total['Requests/s']):.1f} | {shed:,} | {other:,} "
                 f"| {_ms(total['50%'])} | {_ms(total['95%'])} | {_ms(total['99%'])} |"
             )
     report = (
