@@ -1,7 +1,7 @@
 """Interleaved A/B runs of wrk against two API servers started side by side.
 
 Each variant is a source tree and settings: `NAME=SRC_DIR[,SETTING=value...]`,
-where SRC_DIR holds the `pravis_api` package to run (for "before", extract
+where SRC_DIR contains the `pravis_api` package to run (for "before", extract
 it with `git archive HEAD src | tar -x -C /tmp/before`) or is `-` for this
 checkout. The rounds alternate A, B, A, B, so drift in the machine's load
 affects both alike. From the repository root:

@@ -332,6 +332,7 @@ def parse_wrk(output: str) -> dict[str, Any]:
 def command_auth_me(args: argparse.Namespace) -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: install it (Debian package `wrk`).")
+
     results = new_results_dir("auth-me")
     machine = machine_line()
     ports = Ports(args.port, args.redis_port, args.azurite_port)
@@ -341,13 +342,16 @@ def command_auth_me(args: argparse.Namespace) -> int:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     overrides = dict(args.settings)
+
     with api_stack(results, workers=1, ports=ports, overrides=overrides) as stack:
         token = _sign_in(stack.url)
         target = f"{stack.url}/api/v1/auth/me"
         header = f"Authorization: Bearer {token}"
         for connections in args.connections:
             base = ["wrk", "-t2", f"-c{connections}", "-H", header, "--timeout", "5s"]
+            # A warm-up that fills the pools and the cache entry, not reported.
             subprocess.run([*base, "-d5s", target], capture_output=True, check=True)
+
             output = subprocess.run(
                 [*base, f"-d{args.seconds}s", "--latency", target],
                 capture_output=True,
@@ -364,6 +368,7 @@ def command_auth_me(args: argparse.Namespace) -> int:
                 f"| {figures['socket_errors']} |"
             )
             time.sleep(2)
+
     report = (
         f"## GET /api/v1/auth/me, one API worker, wrk {args.seconds} s per step\n\n"
         f"Machine: {machine}.\n\nCommand: `{' '.join(sys.argv)}`. Target: at least "
