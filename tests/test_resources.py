@@ -75,3 +75,22 @@ async def test_resources_close_bounds_a_hanging_client(
         r for r in caplog.records if r.getMessage() == "resources.close_timed_out"
     ]
     assert [getattr(r, "resource", None) for r in timeouts] == ["redis"]
+
+
+async def test_resources_redis_waits_for_free_connection(settings: Settings) -> None:
+    resources = await Resources.open(
+        settings.model_copy(update={"redis_max_connections": 2})
+    )
+    try:
+        # More commands in flight than connections: each waits for a free
+        # one, where redis-py's default pool raises "Too many connections".
+        results = await asyncio.gather(
+            *(
+                resources.denylist.is_denied(f"jti-{number}", f"sid-{number}")
+                for number in range(30)
+            )
+        )
+        assert results == [False] * 30
+        assert resources.redis.connection_pool.max_connections == 2
+    finally:
+        await resources.close()

@@ -75,6 +75,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cache.local.start(resources.redis, settings.redis_retry_seconds)
     if app.state.rate_limiter is not None:
         app.state.rate_limiter.attach(batcher)
+    resources.denylist.attach(batcher)
     logger.info("app.started")
     try:
         yield
@@ -85,6 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await cache.local.stop()
             if app.state.rate_limiter is not None:
                 app.state.rate_limiter.attach(None)
+            resources.denylist.attach(None)
             await batcher.close()
             await resources.close()
             telemetry.uninstrument()
@@ -178,6 +180,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             exempt_paths=HEALTH_PATHS,
             trusted_proxies=settings.trusted_proxy_networks,
             secret_key=settings.secret_key.get_secret_value(),
+            token_lifetime=settings.access_token_lifetime,
         )
 
     # Every response, the rate limiter's 429, the body limit's 413 and the

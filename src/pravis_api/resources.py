@@ -5,7 +5,7 @@ import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -55,11 +55,15 @@ class Resources:
         database, Redis and Blob Storage may be down and come back later."""
         engine = create_engine(settings)
         read_sessions = create_session_factory(engine, autocommit=True)
-        redis = Redis.from_url(
-            settings.redis_url.get_secret_value(),
-            socket_timeout=settings.redis_timeout_seconds,
-            socket_connect_timeout=settings.redis_timeout_seconds,
-            health_check_interval=30,
+        redis = Redis.from_pool(
+            BlockingConnectionPool.from_url(
+                settings.redis_url.get_secret_value(),
+                max_connections=settings.redis_max_connections,
+                timeout=settings.redis_timeout_seconds,
+                socket_timeout=settings.redis_timeout_seconds,
+                socket_connect_timeout=settings.redis_timeout_seconds,
+                health_check_interval=30,
+            )
         )
         blobs = BlobStore(
             create_blob_service(settings),

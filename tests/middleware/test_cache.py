@@ -12,6 +12,9 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from pravis_api.core import security
+from pravis_api.middleware import bearer as bearer_module
+from pravis_api.services import tokens as tokens_module
 from pravis_api.services.response_cache import cached
 from tests.conftest import (
     bearer,
@@ -237,6 +240,30 @@ async def test_cache_per_user_entries_stay_private(
 
     forged = await client.get(ME, headers={"Authorization": "Bearer not-a-token"})
     assert forged.status_code == 401
+
+
+async def test_cache_me_verifies_token_once(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, headers = await signed_in(client)
+    calls = 0
+    original = security.decode_access_token
+
+    def counting_decode(token: str, **options: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(token, **options)
+
+    # The rate limiter verifies the token before routing; the cache's check
+    # and the route reuse its claims instead of verifying it again.
+    monkeypatch.setattr(bearer_module, "decode_access_token", counting_decode)
+    monkeypatch.setattr(tokens_module, "decode_access_token", counting_decode)
+    for expected_cache in ("MISS", "HIT"):
+        calls = 0
+        response = await client.get(ME, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["x-cache"] == expected_cache
+        assert calls == 1
 
 
 async def test_cache_history_per_user(client: httpx.AsyncClient) -> None:

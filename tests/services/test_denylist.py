@@ -1,5 +1,6 @@
 """The access token deny-list against a real Redis, and with Redis gone."""
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 
 from pravis_api.models.base import utc_now
 from pravis_api.services.denylist import DenylistUnavailableError, TokenDenylist
+from pravis_api.services.redis_batch import RedisBatcher
 from tests.servers import free_port
 
 
@@ -71,3 +73,38 @@ async def test_denylist_outage_logged_once(caplog: pytest.LogCaptureFixture) -> 
     ]
     assert len(warnings) == 1
     assert getattr(warnings[0], "failures", None) == 1
+
+
+async def test_denylist_batched_checks_match_direct(redis: Redis) -> None:
+    denylist = TokenDenylist(redis)
+    batcher = RedisBatcher(redis)
+    denylist.attach(batcher)
+    jti, session_id = uuid.uuid4().hex, uuid.uuid4().hex
+    await denylist.deny_token(jti, utc_now() + timedelta(seconds=60))
+    await denylist.deny_session(session_id, utc_now() + timedelta(seconds=60))
+    try:
+        # Checked together, so they share pipelines.
+        results = await asyncio.gather(
+            denylist.is_denied(jti, uuid.uuid4().hex),
+            denylist.is_denied(uuid.uuid4().hex, session_id),
+            denylist.is_denied(uuid.uuid4().hex, uuid.uuid4().hex),
+        )
+        assert results == [True, True, False]
+    finally:
+        await batcher.close()
+        await redis.delete(
+            f"pravis:denylist:jti:{jti}", f"pravis:denylist:sid:{session_id}"
+        )
+
+
+async def test_denylist_batched_outage_raises() -> None:
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=1)
+    denylist = TokenDenylist(client)
+    batcher = RedisBatcher(client)
+    denylist.attach(batcher)
+    try:
+        with pytest.raises(DenylistUnavailableError):
+            await denylist.is_denied("jti", "sid")
+    finally:
+        await batcher.close()
+        await client.aclose()

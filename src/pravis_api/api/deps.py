@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from pravis_api.core.config import Settings
 from pravis_api.core.errors import AuthenticationError, PermissionDeniedError
 from pravis_api.core.telemetry import Telemetry
+from pravis_api.middleware.bearer import bearer_token, signed_claims
 from pravis_api.models.user import User
 from pravis_api.resources import Resources
 from pravis_api.services.accounts import AccountService
@@ -235,7 +236,14 @@ PasswordResetServiceDep = Annotated[
 async def _authenticate(
     request: Request, token: str, tokens: TokenService
 ) -> Authenticated:
-    authenticated = await tokens.authenticate(token)
+    # The rate limiter has usually verified this token already; reuse its claims.
+    claims = None
+    if bearer_token(request.scope) == token:
+        secret_key = tokens.settings.secret_key.get_secret_value()
+        claims = signed_claims(
+            request.scope, secret_key, tokens.settings.access_token_lifetime
+        )
+    authenticated = await tokens.authenticate(token, claims)
     request.scope.setdefault("state", {})["user_id"] = str(authenticated.user.id)
     return authenticated
 

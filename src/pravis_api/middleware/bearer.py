@@ -7,6 +7,8 @@ checked once per request and the result is kept in the ASGI scope. Only
 middleware that returns data to the caller must call it as well.
 """
 
+from datetime import timedelta
+
 from starlette.types import Scope
 
 from pravis_api.core.security import InvalidTokenError, TokenClaims, decode_access_token
@@ -27,8 +29,14 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
-def signed_claims(scope: Scope, secret_key: str) -> TokenClaims | None:
-    """Return the claims of a validly signed, unexpired access token, else None."""
+def signed_claims(
+    scope: Scope, secret_key: str, max_lifetime: timedelta
+) -> TokenClaims | None:
+    """Return the claims of a validly signed, unexpired access token, else None.
+
+    The result is kept in the scope for the rest of the request, so every
+    caller must pass the same key and lifetime.
+    """
     if _CLAIMS_SCOPE_KEY in scope:
         cached: TokenClaims | None = scope[_CLAIMS_SCOPE_KEY]
         return cached
@@ -36,7 +44,9 @@ def signed_claims(scope: Scope, secret_key: str) -> TokenClaims | None:
     claims = None
     if token is not None:
         try:
-            claims = decode_access_token(token, secret_key=secret_key)
+            claims = decode_access_token(
+                token, secret_key=secret_key, max_lifetime=max_lifetime
+            )
         except InvalidTokenError:
             claims = None
     scope[_CLAIMS_SCOPE_KEY] = claims

@@ -125,6 +125,7 @@ class CacheMiddleware:
         self.app = app
         self.cache = cache
         self.secret_key = settings.secret_key.get_secret_value()
+        self.token_lifetime = settings.access_token_lifetime
         self._routes: CachedRoutes | None = None
 
     def _policy(self, scope: Scope) -> CachePolicy | None:
@@ -143,7 +144,7 @@ class CacheMiddleware:
 
         user_id = None
         if policy.per_user:
-            claims = signed_claims(scope, self.secret_key)
+            claims = signed_claims(scope, self.secret_key, self.token_lifetime)
             if claims is None:
                 # The route rejects the request; nothing to look up or store.
                 await self._run(scope, receive, send, policy, None)
@@ -197,7 +198,8 @@ class CacheMiddleware:
         try:
             async with resources.read_session_factory() as session:
                 tokens = TokenService(session, resources.denylist, settings)
-                user: User = (await tokens.authenticate(token)).user
+                claims = signed_claims(scope, self.secret_key, self.token_lifetime)
+                user: User = (await tokens.authenticate(token, claims)).user
         except AuthenticationError:
             return False
         except Exception as exc:

@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import math
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,6 +85,7 @@ class RateLimitMiddleware:
         exempt_paths: Iterable[str],
         trusted_proxies: Iterable[IPNetwork],
         secret_key: str,
+        token_lifetime: timedelta,
     ) -> None:
         self.app = app
         self.limiter = limiter
@@ -91,9 +93,10 @@ class RateLimitMiddleware:
         self.exempt_paths = frozenset(exempt_paths)
         self.trusted_proxies = list(trusted_proxies)
         self.secret_key = secret_key
+        self.token_lifetime = token_lifetime
 
     def _identity(self, scope: Scope) -> str:
-        claims = signed_claims(scope, self.secret_key)
+        claims = signed_claims(scope, self.secret_key, self.token_lifetime)
         if claims is not None:
             return f"user:{claims.subject}"
         return f"addr:{client_address(scope, self.trusted_proxies)}"

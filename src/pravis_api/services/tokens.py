@@ -92,15 +92,21 @@ class TokenService:
         await self.session.commit()
         return token
 
-    async def authenticate(self, token: str) -> Authenticated:
-        """Check an access token: signature, expiry, deny-list, account, version."""
+    async def authenticate(
+        self, token: str, verified_claims: TokenClaims | None = None
+    ) -> Authenticated:
+        """Check an access token: signature, expiry, deny-list, account, version.
+
+        `verified_claims` are the claims of this token that middleware has
+        already verified for this request (`middleware.bearer.signed_claims`,
+        with the same lifetime bound); they save decoding and verifying the
+        token a second time.
+        """
         try:
-            claims = decode_access_token(
+            claims = verified_claims or decode_access_token(
                 token,
                 secret_key=self.settings.secret_key.get_secret_value(),
-                max_lifetime=timedelta(
-                    minutes=self.settings.access_token_expire_minutes
-                ),
+                max_lifetime=self.settings.access_token_lifetime,
             )
             user_id = uuid.UUID(claims.subject)
         except (InvalidTokenError, ValueError) as exc:
