@@ -315,6 +315,26 @@ async def test_cache_old_token_after_password_change(
     assert response.status_code == 401
 
 
+async def test_cache_deactivated_user_gets_no_hit(
+    api: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin_email = await register(client, f"admin-{uuid.uuid4().hex[:8]}@example.com")
+    await promote_to_admin(api, admin_email)
+    admin = bearer(await login(client, admin_email))
+    email = await register(client)
+    tokens = await login(client, email)
+    me = await client.get(ME, headers=bearer(tokens))
+    assert (await client.get(ME, headers=bearer(tokens))).headers["x-cache"] == "HIT"
+
+    deactivated = await client.patch(
+        f"/api/v1/users/{me.json()['id']}", json={"is_active": False}, headers=admin
+    )
+    assert deactivated.status_code == 200
+    response = await client.get(ME, headers=bearer(tokens))
+    assert response.status_code == 401
+    assert email not in response.text
+
+
 async def test_cache_own_writes_invalidate(client: httpx.AsyncClient) -> None:
     _, headers = await signed_in(client)
     await client.get(ME, headers=headers)

@@ -24,7 +24,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pravis_api.core.config import Settings
 from pravis_api.core.errors import AuthenticationError
 from pravis_api.middleware.bearer import bearer_token, signed_claims
-from pravis_api.models.user import User
 from pravis_api.resources import Resources
 from pravis_api.services.response_cache import (
     CachedResponse,
@@ -199,14 +198,16 @@ class CacheMiddleware:
             async with resources.read_session_factory() as session:
                 tokens = TokenService(session, resources.denylist, settings)
                 claims = signed_claims(scope, self.secret_key, self.token_lifetime)
-                user: User = (await tokens.authenticate(token, claims)).user
+                holder = await tokens.verify(token, claims)
         except AuthenticationError:
             return False
         except Exception as exc:
             # The route makes the same check and reports the failure itself.
             logger.warning("cache.verification_failed", extra={"error": repr(exc)})
             return False
-        if str(user.id) != user_id or (policy.admin_only and not user.is_admin):
+        if str(holder.user_id) != user_id or (
+            policy.admin_only and not holder.is_admin
+        ):
             return False
         scope.setdefault("state", {})["user_id"] = user_id
         return True
