@@ -37,6 +37,7 @@ from tests.servers import (
     azurite_connection_string,
     free_port,
     redis_server,
+    wait_for_port,
 )
 
 RECORDING = (DATA / "goforward.wav").read_bytes()
@@ -78,6 +79,8 @@ def serve_with_azurite(
         **settings,
     )
     server.wait_for_log("app.started")
+    # uvicorn binds its socket only after the lifespan has started the app.
+    wait_for_port(server.port)
     return server, connection_string, container
 
 
