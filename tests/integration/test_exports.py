@@ -2,9 +2,11 @@
 the download link, against committed rows."""
 
 import asyncio
+import base64
 import csv
 import io
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -390,3 +392,28 @@ async def test_shutdown_fails_the_running_job(
         await connection.close()
     assert row["status"] == "failed"
     assert row["error"] == STOPPED_ERROR
+
+
+async def test_export_rejected_by_blob_storage_names_status(
+    database: str, azurite: LocalServer
+) -> None:
+    # Azurite checks the Shared Key signature, so another key gets 403.
+    wrong_key = base64.b64encode(b"not the account key").decode()
+    connection_string = re.sub(
+        "AccountKey=[^;]+",
+        f"AccountKey={wrong_key}",
+        azurite_connection_string(azurite.port),
+    )
+    async with running_app(
+        database_url=database,
+        azure_storage_connection_string=connection_string,
+        azure_storage_container_name=f"test-{uuid.uuid4().hex[:12]}",
+    ) as (app, client):
+        admin, _ = await signed_in(app, client, admin=True)
+        response = await client.post(
+            EXPORTS, json={"from": "2041-07-01"}, headers=admin
+        )
+        job = await finished(client, response.headers["location"], admin)
+    assert job["status"] == "failed"
+    assert job["error"].startswith("Blob Storage returned HTTP 403 ")
+    assert wrong_key not in job["error"]

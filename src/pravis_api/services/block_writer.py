@@ -8,10 +8,17 @@ import base64
 import hashlib
 import zlib
 
+from azure.core.exceptions import AzureError
+
 from pravis_api.services.storage import BlobStore
 
 # Azure allows 50,000 blocks per blob.
 MAX_BLOCKS = 50_000
+
+
+class BlobWriteError(Exception):
+    """Failure of a Blob Storage call while the blob is stored. Its cause is
+    the SDK's, the OS's or the timeout's error."""
 
 
 class BlockWriter:
@@ -52,7 +59,10 @@ class BlockWriter:
         data = bytes(self.buffer)
         self.buffer.clear()
         block_id = base64.b64encode(f"{len(self.block_ids):08d}".encode()).decode()
-        await self.blobs.stage_block(self.name, block_id, data)
+        try:
+            await self.blobs.stage_block(self.name, block_id, data)
+        except (AzureError, OSError, TimeoutError) as exc:
+            raise BlobWriteError(f"staging a block of {self.name} failed") from exc
         self.block_ids.append(block_id)
         self.sha256.update(data)
         self.size += len(data)
@@ -63,6 +73,11 @@ class BlockWriter:
             self.buffer += self.compressor.flush()
             self.compressor = None
         await self._flush()
-        await self.blobs.commit_blocks(
-            self.name, self.block_ids, content_type, filename=filename
-        )
+        try:
+            await self.blobs.commit_blocks(
+                self.name, self.block_ids, content_type, filename=filename
+            )
+        except (AzureError, OSError, TimeoutError) as exc:
+            raise BlobWriteError(
+                f"committing the blocks of {self.name} failed"
+            ) from exc

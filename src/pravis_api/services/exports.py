@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from azure.core.exceptions import HttpResponseError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pravis_api.core.config import Settings
 from pravis_api.models.export_job import FAILED, QUEUED, RUNNING, SUCCEEDED
 from pravis_api.services.background import BackgroundTasks
-from pravis_api.services.block_writer import BlockWriter
+from pravis_api.services.block_writer import BlobWriteError, BlockWriter
 from pravis_api.services.storage import BlobStore
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ logger = logging.getLogger(__name__)
 STOPPED_ERROR = (
     "The process running this job stopped before it finished (a restart, "
     "a crash or a shutdown). Retry it."
+)
+BLOB_UNAVAILABLE_ERROR = (
+    "Blob Storage was unavailable (the connection failed or timed out), so "
+    "the job's file was not stored. Retry the job once Blob Storage is back."
 )
 # Queued jobs older than this whose lock is free never started: their
 # process stopped between the request and the task.
@@ -231,6 +236,13 @@ class ExportRunner:
         except asyncio.CancelledError:
             await asyncio.shield(self._finish(job_id, FAILED, error=STOPPED_ERROR))
             raise
+        except BlobWriteError as exc:
+            # Outages happen now and then, so they get a warning without a traceback.
+            logger.warning(
+                "exports.failed",
+                extra={"job_id": str(job_id), "error": repr(exc.__cause__)},
+            )
+            await self._finish(job_id, FAILED, error=blob_error_message(exc.__cause__))
         except Exception as exc:
             logger.exception("exports.failed", extra={"job_id": str(job_id)})
             await self._finish(
@@ -254,6 +266,18 @@ class ExportRunner:
                 ),
                 {"id": job_id, "status": status, "rows": rows, "error": error},
             )
+
+
+def blob_error_message(error: BaseException | None) -> str:
+    """Describe a failed Blob Storage call for a job's error field. The job's
+    owner reads that field, so the text contains no storage address or key."""
+    if isinstance(error, HttpResponseError) and error.status_code is not None:
+        return (
+            f"Blob Storage returned HTTP {error.status_code} while storing the "
+            "job's file, so the job failed. Retry it once the storage problem "
+            "is fixed."
+        )
+    return BLOB_UNAVAILABLE_ERROR
 
 
 async def _unlock(connection: AsyncConnection, lock: dict[str, str]) -> None:
