@@ -141,6 +141,15 @@ class ApiServer:
                 )
             time.sleep(0.05)
 
+    def wait_until_serving(self, workers: int = 1, timeout: float = 60) -> None:
+        """Wait until `workers` apps have started and the port accepts connections.
+
+        uvicorn runs the app's start-up before it binds its socket, so the
+        start-up log line alone does not mean requests can connect yet.
+        """
+        self.wait_for_log("app.started", count=workers, timeout=timeout)
+        wait_for_port(self.port, timeout=timeout)
+
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()

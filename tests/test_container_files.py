@@ -149,7 +149,7 @@ def test_dockerfile_healthcheck_against_server(start_api: StartApi) -> None:
     command[0] = sys.executable
 
     server = start_api()
-    server.wait_for_log("app.started")
+    server.wait_until_serving()
     healthy = subprocess.run(
         command, env={"PORT": str(server.port)}, capture_output=True, timeout=30
     )

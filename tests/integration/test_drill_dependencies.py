@@ -37,7 +37,6 @@ from tests.servers import (
     azurite_connection_string,
     free_port,
     redis_server,
-    wait_for_port,
 )
 
 RECORDING = (DATA / "goforward.wav").read_bytes()
@@ -78,9 +77,7 @@ def serve_with_azurite(
         BLOB_TIMEOUT_SECONDS="2",
         **settings,
     )
-    server.wait_for_log("app.started")
-    # uvicorn binds its socket only after the lifespan has started the app.
-    wait_for_port(server.port)
+    server.wait_until_serving()
     return server, connection_string, container
 
 
@@ -165,7 +162,7 @@ async def test_drill_redis_stopped_under_load(start_api: StartApi) -> None:
             RATE_LIMIT_DEFAULT="100000/minute",
             RATE_LIMIT_VOICE="100000/minute",
         )
-        server.wait_for_log("app.started")
+        server.wait_until_serving()
         base_url = f"http://127.0.0.1:{server.port}"
         results: list[tuple[int, float]] = []
         stop = threading.Event()

@@ -93,7 +93,7 @@ async def test_drill_postgres_restart_under_load(
     server = start_api(
         DATABASE_URL=cluster.database_url("pravis"), RATE_LIMIT_ENABLED="false"
     )
-    server.wait_for_log("app.started")
+    server.wait_until_serving()
     base_url = f"http://127.0.0.1:{server.port}"
     outcomes: list[Outcome] = []
     stop = threading.Event()

@@ -38,7 +38,6 @@ from tests.servers import (
     LocalServer,
     azurite_connection_string,
     start_api_server,
-    wait_for_port,
 )
 
 CHECKS = [
@@ -99,8 +98,7 @@ async def fuzz_server(
         },
     )
     try:
-        wait_for_port(api.port, timeout=60)
-        api.wait_for_log("app.started")
+        api.wait_until_serving()
         yield FuzzServer(api, url)
     finally:
         api.kill()

@@ -123,7 +123,7 @@ def wait_for_exit(server: ApiServer, timeout: float) -> tuple[int, float]:
 
 def test_sigterm_finishes_request_in_flight(start_api: StartApi) -> None:
     server = start_api(GRACEFUL_SHUTDOWN_TIMEOUT_SECONDS="10")
-    server.wait_for_log("app.started")
+    server.wait_until_serving()
     children = child_processes(server.process.pid)
     assert children, "the speech worker processes were not found"
 
@@ -153,7 +153,7 @@ def test_sigterm_finishes_request_in_flight(start_api: StartApi) -> None:
 
 def test_sigterm_cancels_request_past_grace_period(start_api: StartApi) -> None:
     server = start_api(GRACEFUL_SHUTDOWN_TIMEOUT_SECONDS="1")
-    server.wait_for_log("app.started")
+    server.wait_until_serving()
     children = child_processes(server.process.pid)
 
     # A client that never sends the rest of its body would hold the server
@@ -178,7 +178,7 @@ def test_sigterm_cancels_request_past_grace_period(start_api: StartApi) -> None:
 
 def test_sigterm_stops_every_worker(start_api: StartApi) -> None:
     server = start_api("--workers", "2")
-    server.wait_for_log("app.started", count=2)
+    server.wait_until_serving(workers=2)
     children = child_processes(server.process.pid)
     # Two uvicorn workers, each with one speech worker, at the least.
     assert len(children) >= 4, children

@@ -34,7 +34,7 @@ def upload_server(start_api: StartApi, tmp_path: Path) -> tuple[ApiServer, Path]
         RATE_LIMIT_ENABLED="false",
         TMPDIR=str(spool),
     )
-    server.wait_for_log("app.started")
+    server.wait_until_serving()
     return server, spool
 
 

@@ -11,8 +11,10 @@ too many of the words are outside the boutique's own (the `.words` file).
 """
 
 import hashlib
+import os
 import random
 import re
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,16 +311,23 @@ def build_model(vocabulary: CatalogueVocabulary, directory: Path) -> ModelFiles:
     model.compute()
     # Write to temporary names first: other processes may load these paths.
     # The language model goes last, as the others are checked by its name.
-    temporary_lm = f"{files.lm_path}.tmp"
-    model.write_file(temporary_lm)
+    temporary_lm = _temporary_name(Path(files.lm_path))
+    model.write_file(str(temporary_lm))
     _write_replacing(Path(files.dict_path), dictionary)
     _write_replacing(Path(files.words_path), "\n".join(sorted(boutique_words)) + "\n")
-    Path(temporary_lm).replace(files.lm_path)
+    temporary_lm.replace(files.lm_path)
     return files
 
 
+def _temporary_name(path: Path) -> Path:
+    # Unique per process and call: the API's processes may build the same
+    # version at once, and a shared name let one rename the other's half-
+    # written file into place.
+    return path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
 def _write_replacing(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = _temporary_name(path)
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)
 
