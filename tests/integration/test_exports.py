@@ -18,7 +18,12 @@ import pytest
 from fastapi import FastAPI
 
 from pravis_api.repositories.interactions import NewInteraction, add_interaction
-from pravis_api.services.exports import INTERACTION_COLUMNS, STOPPED_ERROR
+from pravis_api.services import exports as exports_module
+from pravis_api.services.exports import (
+    INTERACTION_COLUMNS,
+    STOPPED_ERROR,
+    UNEXPECTED_ERROR,
+)
 from tests.conftest import (
     ADMIN_URL,
     bearer,
@@ -417,3 +422,23 @@ async def test_export_rejected_by_blob_storage_names_status(
     assert job["status"] == "failed"
     assert job["error"].startswith("Blob Storage returned HTTP 403 ")
     assert wrong_key not in job["error"]
+
+
+async def test_unexpected_failure_hides_its_details(
+    export_app: tuple[FastAPI, httpx.AsyncClient],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app, client = export_app
+    admin, _ = await signed_in(app, client, admin=True)
+
+    async def failing_stream(*args: Any) -> int:
+        raise RuntimeError("relation internal_table at 10.0.0.5 does not exist")
+
+    monkeypatch.setattr(exports_module, "stream_export", failing_stream)
+    response = await client.post(EXPORTS, json={"from": "2041-07-01"}, headers=admin)
+    job = await finished(client, response.headers["location"], admin)
+
+    assert job["status"] == "failed"
+    assert job["error"] == UNEXPECTED_ERROR
+    assert "internal_table" in caplog.text
