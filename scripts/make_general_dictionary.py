@@ -21,7 +21,7 @@ UNKNOWN = -536870912
 def main() -> None:
     model_dir = Path(pocketsphinx.get_model_path()) / "en-us"
     model = pocketsphinx.NGramModel.readfile(str(model_dir / "en-us.lm.bin"))
-    kept = total = 0
+    written = total = 0
     with (
         (model_dir / "cmudict-en-us.dict").open(encoding="utf-8") as source,
         TARGET.open("w", encoding="utf-8") as target,
@@ -32,8 +32,8 @@ def main() -> None:
             word = line.split(maxsplit=1)[0].split("(")[0]
             if model.prob([word]) != UNKNOWN:
                 target.write(line)
-                kept += 1
-    print(f"wrote {kept} of {total} entries to {TARGET}")
+                written += 1
+    print(f"wrote {written} of {total} entries to {TARGET}")
 
 
 if __name__ == "__main__":
