@@ -179,8 +179,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             groups_by_path=RATE_LIMIT_GROUPS,
             exempt_paths=HEALTH_PATHS,
             trusted_proxies=settings.trusted_proxy_networks,
-            secret_key=settings.secret_key.get_secret_value(),
-            token_lifetime=settings.access_token_lifetime,
+            settings=settings,
         )
 
     # Every response, the rate limiter's 429, the body limit's 413 and the

@@ -239,10 +239,7 @@ async def _authenticate(
     # The rate limiter has usually verified this token already; reuse its claims.
     claims = None
     if bearer_token(request.scope) == token:
-        secret_key = tokens.settings.secret_key.get_secret_value()
-        claims = signed_claims(
-            request.scope, secret_key, tokens.settings.access_token_lifetime
-        )
+        claims = signed_claims(request.scope, tokens.settings)
     authenticated = await tokens.authenticate(token, claims)
     request.scope.setdefault("state", {})["user_id"] = str(authenticated.user.id)
     return authenticated

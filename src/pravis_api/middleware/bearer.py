@@ -7,10 +7,9 @@ checked once per request and the result is kept in the ASGI scope. Only
 middleware that returns data to the caller must call it as well.
 """
 
-from datetime import timedelta
-
 from starlette.types import Scope
 
+from pravis_api.core.config import Settings
 from pravis_api.core.security import InvalidTokenError, TokenClaims, decode_access_token
 
 _CLAIMS_SCOPE_KEY = "pravis.bearer_claims"
@@ -29,13 +28,11 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
-def signed_claims(
-    scope: Scope, secret_key: str, max_lifetime: timedelta
-) -> TokenClaims | None:
+def signed_claims(scope: Scope, settings: Settings) -> TokenClaims | None:
     """Return the claims of a validly signed, unexpired access token, else None.
 
-    The result is kept in the scope for the rest of the request, so every
-    caller must pass the same key and lifetime.
+    The token is checked as `TokenService.authenticate` checks it: the
+    settings' key, and no longer a lifetime than the API issues.
     """
     if _CLAIMS_SCOPE_KEY in scope:
         cached: TokenClaims | None = scope[_CLAIMS_SCOPE_KEY]
@@ -45,7 +42,9 @@ def signed_claims(
     if token is not None:
         try:
             claims = decode_access_token(
-                token, secret_key=secret_key, max_lifetime=max_lifetime
+                token,
+                secret_key=settings.secret_key.get_secret_value(),
+                max_lifetime=settings.access_token_lifetime,
             )
         except InvalidTokenError:
             claims = None

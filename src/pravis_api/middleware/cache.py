@@ -123,8 +123,7 @@ class CacheMiddleware:
     ) -> None:
         self.app = app
         self.cache = cache
-        self.secret_key = settings.secret_key.get_secret_value()
-        self.token_lifetime = settings.access_token_lifetime
+        self.settings = settings
         self._routes: CachedRoutes | None = None
 
     def _policy(self, scope: Scope) -> CachePolicy | None:
@@ -143,7 +142,7 @@ class CacheMiddleware:
 
         user_id = None
         if policy.per_user:
-            claims = signed_claims(scope, self.secret_key, self.token_lifetime)
+            claims = signed_claims(scope, self.settings)
             if claims is None:
                 # The route rejects the request; nothing to look up or store.
                 await self._run(scope, receive, send, policy, None)
@@ -193,11 +192,10 @@ class CacheMiddleware:
         if token is None:
             return False
         resources: Resources = scope["app"].state.resources
-        settings: Settings = scope["app"].state.settings
         try:
             async with resources.read_session_factory() as session:
-                tokens = TokenService(session, resources.denylist, settings)
-                claims = signed_claims(scope, self.secret_key, self.token_lifetime)
+                tokens = TokenService(session, resources.denylist, self.settings)
+                claims = signed_claims(scope, self.settings)
                 holder = await tokens.verify(token, claims)
         except AuthenticationError:
             return False

@@ -12,11 +12,11 @@ import ipaddress
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pravis_api.api.errors import problem_response
+from pravis_api.core.config import Settings
 from pravis_api.middleware.bearer import signed_claims
 from pravis_api.services.rate_limiter import LimitCheck, RateLimiter
 
@@ -84,19 +84,17 @@ class RateLimitMiddleware:
         groups_by_path: Mapping[str, str],
         exempt_paths: Iterable[str],
         trusted_proxies: Iterable[IPNetwork],
-        secret_key: str,
-        token_lifetime: timedelta,
+        settings: Settings,
     ) -> None:
         self.app = app
         self.limiter = limiter
         self.groups_by_path = dict(groups_by_path)
         self.exempt_paths = frozenset(exempt_paths)
         self.trusted_proxies = list(trusted_proxies)
-        self.secret_key = secret_key
-        self.token_lifetime = token_lifetime
+        self.settings = settings
 
     def _identity(self, scope: Scope) -> str:
-        claims = signed_claims(scope, self.secret_key, self.token_lifetime)
+        claims = signed_claims(scope, self.settings)
         if claims is not None:
             return f"user:{claims.subject}"
         return f"addr:{client_address(scope, self.trusted_proxies)}"
