@@ -405,8 +405,8 @@ class Settings(BaseSettings, ProviderSettings):
         """FORWARDED_ALLOW_IPS as networks, for the rate limiter.
 
         uvicorn already rewrites the client address from these peers under
-        `pravis-api serve`; the limiter reads the same list so that it also
-        holds under another ASGI server.
+        `pravis-api serve`. The limiter reads the same list, so that it also
+        works under another ASGI server.
         """
         if self.forwarded_allow_ips == "*":
             return [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]

@@ -45,7 +45,7 @@ ENGINE_NAME = "pocketsphinx"
 # words of its boutique corpus (empty for the general model).
 _decoders: dict[str, tuple[Decoder, frozenset[str]]] = {}
 # PocketSphinx's US English dictionary cut to the words of its general
-# language model, which are all that model can hear; the full one costs
+# language model, because that model can hear no others. The full one costs
 # each dictation worker 13 MB more (scripts/make_general_dictionary.py).
 GENERAL_DICTIONARY = Path(__file__).parent / "speech" / "data" / "general.dict"
 # How often a worker checks that the API process that started it still runs.

@@ -129,8 +129,8 @@ class TokenService:
 
         `verified_claims` are the claims of this token that middleware has
         already verified for this request (`middleware.bearer.signed_claims`,
-        with the same lifetime bound); they save decoding and verifying the
-        token a second time.
+        with the same key and lifetime bound). Passing them saves decoding
+        and verifying the token a second time.
         """
         claims, user_id = await self._accepted_claims(token, verified_claims)
         user = await get_user(self.session, user_id)
