@@ -16,7 +16,11 @@ from pravis_api.api.v1.endpoints import health
 from pravis_api.api.v1.router import RATE_LIMIT_GROUPS, UPLOAD_PATHS, build_api_router
 from pravis_api.core.config import Settings, get_settings
 from pravis_api.core.logging import configure_logging
-from pravis_api.core.memory import pin_mmap_threshold
+from pravis_api.core.memory import (
+    GC_YOUNG_THRESHOLD,
+    pin_mmap_threshold,
+    settled_garbage_collector,
+)
 from pravis_api.core.telemetry import HEALTH_PATHS, Telemetry
 from pravis_api.middleware.body_limit import BodySizeLimitMiddleware
 from pravis_api.middleware.cache import CacheMiddleware
@@ -78,7 +82,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     resources.denylist.attach(batcher)
     logger.info("app.started")
     try:
-        yield
+        with settled_garbage_collector(GC_YOUNG_THRESHOLD):
+            yield
     finally:
         logger.info("app.stopping")
         with telemetry.lifecycle_span("pravis.shutdown"):
