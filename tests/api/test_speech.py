@@ -66,7 +66,7 @@ async def test_transcribe_rejects_non_audio(client: httpx.AsyncClient) -> None:
     assert response.json()["errors"][0]["field"] == "audio"
 
 
-async def test_speech_cache_redis_then_blob(
+async def test_speech_cache_memory_redis_then_blob(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings
 ) -> None:
     body = {"text": unique_text(), "voice": "en-gb", "format": "ogg"}
@@ -84,13 +84,40 @@ async def test_speech_cache_redis_then_blob(
     assert second.headers["x-cache"] == "HIT"
     assert second.content == first.content
 
+    memory = app.state.resources.speech_cache.memory
+    assert memory.get(f"speech:{key}.ogg") == first.content
+    memory.clear()
+    from_redis = await client.post(SPEECH, json=body)
+    assert from_redis.headers["x-cache"] == "HIT"
+    assert memory.get(f"speech:{key}.ogg") == first.content
+
+    memory.clear()
     assert await redis.delete(f"speech:{key}.ogg") == 1
     from_blob = await client.post(SPEECH, json=body)
     assert from_blob.headers["x-cache"] == "HIT"
     assert from_blob.content == first.content
-    # The Blob Storage hit puts the entry back into Redis.
+    # The Blob Storage hit puts the entry back into Redis and memory.
     assert await redis.get(f"speech:{key}.ogg") == first.content
+    assert memory.get(f"speech:{key}.ogg") == first.content
     assert await download_blob(settings, f"speech/{key}.ogg") == first.content
+
+
+async def test_speech_memory_hit_without_redis(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    body = {"text": unique_text(), "format": "wav"}
+    redis = app.state.resources.redis
+    first = await client.post(SPEECH, json=body)
+    assert first.headers["x-cache"] == "MISS"
+    key = first.headers["x-speech-url"].rsplit("/", 1)[1]
+
+    assert await redis.delete(f"speech:{key}") == 1
+    second = await client.post(SPEECH, json=body)
+
+    assert second.headers["x-cache"] == "HIT"
+    assert second.content == first.content
+    # Served from this process's memory, so Redis was not read or refilled.
+    assert await redis.get(f"speech:{key}") is None
 
 
 async def test_speech_key_differs_by_voice_and_format(

@@ -216,6 +216,9 @@ class Settings(BaseSettings, ProviderSettings):
     # when no larger than speech_cache_redis_max_bytes.
     speech_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     speech_cache_redis_max_bytes: int = Field(default=256 * 1024, ge=0)
+    # The most recently used speech is also kept in each API process, up to
+    # this many bytes. A hit there needs no Redis round trip.
+    speech_cache_memory_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
     # Whether a recording is stored when the shopper made no choice: neither
     # the request's `store_recording` field nor the account's preference.
     voice_store_recordings_default: bool = False

@@ -1,5 +1,6 @@
-"""Synthesised speech kept in Redis (small entries, expiring) and in Blob
-Storage (every entry, persistent), keyed by text, voice and format.
+"""Synthesised speech kept in each process's memory (the most recent
+entries), in Redis (small entries, expiring) and in Blob Storage (every
+entry, persistent), keyed by text, voice and format.
 
 Either store may be down: a failure is logged and the lookup or write
 carries on without it, so speech is synthesised again rather than refused.
@@ -7,6 +8,7 @@ carries on without it, so speech is synthesised again rather than refused.
 
 import hashlib
 import logging
+from collections import OrderedDict
 from typing import Literal
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -19,7 +21,7 @@ from pravis_api.services.storage import BlobStore
 
 logger = logging.getLogger(__name__)
 
-CacheSource = Literal["redis", "blob"]
+CacheSource = Literal["memory", "redis", "blob"]
 # Part of every key: bump it when synthesis or encoding changes its output.
 SYNTHESIS_VERSION = "espeak-ng-1"
 
@@ -29,12 +31,49 @@ def speech_key(text: str, voice: str, audio_format: str) -> str:
     return hashlib.sha256(material).hexdigest()[:40]
 
 
+class MemoryTier:
+    """The most recently used entries, up to a total size in bytes.
+
+    A key names one text, voice, format and synthesis version, so the
+    audio stored under it stays right: entries need no expiry and no
+    invalidation.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, name: str) -> bytes | None:
+        data = self._entries.get(name)
+        if data is not None:
+            self._entries.move_to_end(name)
+        return data
+
+    def put(self, name: str, data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        old = self._entries.pop(name, None)
+        if old is not None:
+            self.size -= len(old)
+        self._entries[name] = data
+        self.size += len(data)
+        while self.size > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self.size -= len(evicted)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.size = 0
+
+
 class SpeechCache:
     def __init__(self, redis: Redis, blobs: BlobStore, settings: Settings) -> None:
         self.redis = redis
         self.blobs = blobs
         self.ttl_seconds = settings.speech_cache_ttl_seconds
         self.redis_max_bytes = settings.speech_cache_redis_max_bytes
+        self.memory = MemoryTier(settings.speech_cache_memory_bytes)
 
     @staticmethod
     def _redis_key(key: str, audio_format: str) -> str:
@@ -47,13 +86,20 @@ class SpeechCache:
     async def get(
         self, key: str, audio_format: str
     ) -> tuple[bytes, CacheSource] | None:
-        """Look in Redis, then in Blob Storage; refill Redis from a Blob hit."""
+        """Look in memory, in Redis, then in Blob Storage; refill the tiers
+        above from a hit."""
+        redis_key = self._redis_key(key, audio_format)
+        remembered = self.memory.get(redis_key)
+        if remembered is not None:
+            return remembered, "memory"
+
         try:
-            data = await self.redis.get(self._redis_key(key, audio_format))
+            data = await self.redis.get(redis_key)
         except (RedisError, OSError) as exc:
             logger.warning("speech_cache.redis_failed", extra={"error": repr(exc)})
             data = None
         if isinstance(data, bytes):
+            self.memory.put(redis_key, data)
             return data, "redis"
 
         try:
@@ -63,10 +109,12 @@ class SpeechCache:
         except (AzureError, OSError, TimeoutError) as exc:
             logger.warning("speech_cache.blob_failed", extra={"error": repr(exc)})
             return None
+        self.memory.put(redis_key, data)
         await self._put_redis(key, audio_format, data)
         return data, "blob"
 
     async def put(self, key: str, audio_format: str, data: bytes) -> None:
+        self.memory.put(self._redis_key(key, audio_format), data)
         await self._put_redis(key, audio_format, data)
         try:
             await self.blobs.upload(
