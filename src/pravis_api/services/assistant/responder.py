@@ -44,6 +44,12 @@ class AssistantReply:
         return self.intent != "fallback"
 
 
+def _narrows_last_search(request: Request) -> bool:
+    """Return whether a search names no category and no words of its own,
+    so it refines the conversation's last search ("in size small")."""
+    return not request.category and not request.keywords
+
+
 def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
@@ -66,9 +72,13 @@ class Assistant:
         request = understand_spoken(text) if spoken else understand(text)
         intent = request.intent
         if intent == "search":
-            return await self._search(
-                request, await load_context(self.session, session_id)
+            # Only a search that narrows the last one reads the conversation.
+            context = (
+                await load_context(self.session, session_id)
+                if _narrows_last_search(request)
+                else Context()
             )
+            return await self._search(request, context)
         if intent in ("product_details", "price", "availability", "add_to_cart"):
             context = await load_context(self.session, session_id)
             return await self._about_product(request, context)
@@ -97,10 +107,7 @@ class Assistant:
         }
         own = {key: value for key, value in own.items() if value is not None}
         query = " ".join(request.keywords)
-        refines = (
-            not request.category and not request.keywords and context.search_filters
-        )
-        if refines:
+        if _narrows_last_search(request) and context.search_filters:
             return {**context.search_filters, **own}, context.search_query
         return own, query
 
