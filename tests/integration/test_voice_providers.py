@@ -97,6 +97,7 @@ async def forget_speech(app: FastAPI, url: str) -> None:
     """
     name = url.rsplit("/", 1)[1]
     resources = app.state.resources
+    resources.speech_cache.memory.clear()
     await resources.redis.delete(f"speech:{name}")
     await resources.blobs.delete(f"speech/{name}")
 
