@@ -1,7 +1,10 @@
-"""words_to_act_on: which recognised words the assistant may act on."""
+"""words_to_act_on and choose_reading: which recognised words the assistant
+may act on."""
 
-from pravis_api.services.speech_worker import Word
-from pravis_api.services.voice import words_to_act_on
+from collections.abc import Sequence
+
+from pravis_api.services.speech_worker import Transcription, Word
+from pravis_api.services.voice import choose_reading, words_to_act_on
 
 
 def boutique(*texts: str, confidence: float = 0.9) -> list[Word]:
@@ -71,3 +74,65 @@ def test_words_general_recogniser_kept() -> None:
 def test_words_none_heard() -> None:
     assert words_to_act_on([], 0.0, 0.25) == ""
     assert words_to_act_on(boutique("cart", confidence=0.05), 0.1, 0.25) == ""
+
+
+def transcription(best: Sequence[Word], *alternatives: Sequence[Word]) -> Transcription:
+    return Transcription(
+        transcript=" ".join(word.text for word in best),
+        words=tuple(best),
+        alternatives=tuple(tuple(alternative) for alternative in alternatives),
+    )
+
+
+def texts(words: Sequence[Word]) -> str:
+    return " ".join(word.text for word in words)
+
+
+def test_reading_fewer_other_words_chosen() -> None:
+    result = transcription(
+        [*boutique("show", "me"), *other("living"), *boutique("shirts")],
+        [*boutique("show", "me"), *other("leaving"), *boutique("shirts")],
+        boutique("show", "me", "linen", "shirts"),
+    )
+
+    assert texts(choose_reading(result, 0.0, 0.25)) == "show me linen shirts"
+
+
+def test_reading_best_kept_on_tie() -> None:
+    best = [*boutique("show", "me"), *other("living"), *boutique("shirts")]
+    result = transcription(
+        best, [*boutique("show", "me"), *other("leaving"), *boutique("shirts")]
+    )
+
+    assert choose_reading(result, 0.0, 0.25) == tuple(best)
+
+
+def test_reading_other_speech_kept() -> None:
+    # The best hypothesis is mostly common words: speech about something
+    # else, even though an alternative is all boutique words.
+    best = [*other("set", "an", "alarm"), *boutique("for", "seven")]
+    result = transcription(best, boutique("silk", "an", "arm", "for", "seven"))
+
+    assert choose_reading(result, 0.0, 0.25) == tuple(best)
+
+
+def test_reading_best_without_request_kept() -> None:
+    # Boutique words that make no request ("for seven") gain no action from
+    # an alternative that would make one ("silk for seven").
+    best = [*boutique("and", "for", "seven")]
+    result = transcription(best, boutique("silk", "for", "seven"))
+
+    assert choose_reading(result, 0.0, 0.25) == tuple(best)
+
+
+def test_reading_alternative_without_request_skipped() -> None:
+    best = [*boutique("show", "me"), *other("living"), *boutique("shirts")]
+    result = transcription(best, boutique("show", "me", "the", "way"))
+
+    assert choose_reading(result, 0.0, 0.25) == tuple(best)
+
+
+def test_reading_without_alternatives_is_best() -> None:
+    best = [Word("show", 0.9), Word("me", 0.9), Word("dresses", 0.9)]
+
+    assert choose_reading(transcription(best), 0.0, 0.25) == tuple(best)

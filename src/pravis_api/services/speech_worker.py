@@ -9,7 +9,9 @@ boundary as plain dataclasses, not exceptions, because exceptions with
 extra attributes do not survive pickling.
 """
 
+import difflib
 import io
+import itertools
 import logging
 import multiprocessing
 import os
@@ -52,6 +54,10 @@ GENERAL_DICTIONARY = Path(__file__).parent / "speech" / "data" / "general.dict"
 PARENT_CHECK_SECONDS = 1.0
 # Tokens of the decoder output that are not words.
 _NON_WORDS = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]"})
+# How many of the decoder's best hypotheses the boutique model returns as
+# alternatives (see Transcription.alternatives). Taking 20 or 30 set no more
+# commands of bench/speech_accuracy.py right than 10.
+NBEST = 10
 
 
 def initialize(
@@ -138,6 +144,9 @@ class Transcription:
     transcribe_ms: float = 0.0
     error_code: str | None = None
     error_message: str = ""
+    # The boutique model's next best readings of the same audio, best first,
+    # without repeats of `words`. Empty from other recognisers.
+    alternatives: tuple[tuple[Word, ...], ...] = ()
 
 
 def transcribe_recording(
@@ -152,11 +161,12 @@ def transcribe_recording(
         return Transcription(error_code=exc.code, error_message=exc.message)
     decoded = time.perf_counter()
 
-    words = transcribe_pcm(audio.pcm, model)
+    words, alternatives = transcribe_pcm(audio.pcm, model)
     finished = time.perf_counter()
     return Transcription(
         transcript=" ".join(word.text for word in words),
         words=words,
+        alternatives=alternatives,
         model=model.version if model is not None else GENERAL_MODEL,
         audio_format=audio.audio_format,
         duration_s=audio.duration_s,
@@ -198,10 +208,13 @@ def decode_recording(data: bytes, max_seconds: float) -> DecodedRecording:
     )
 
 
-def transcribe_pcm(pcm: bytes, model: ModelFiles | None = None) -> tuple[Word, ...]:
+def transcribe_pcm(
+    pcm: bytes, model: ModelFiles | None = None
+) -> tuple[tuple[Word, ...], tuple[tuple[Word, ...], ...]]:
+    """Return the best hypothesis and, for a boutique model, the next best."""
     decoder, boutique_words = _decoder_for(model)
     if not pcm:
-        return ()  # the decoder raises IndexError on an empty buffer
+        return (), ()  # the decoder raises IndexError on an empty buffer
 
     decoder.start_utt()
     try:
@@ -210,16 +223,58 @@ def transcribe_pcm(pcm: bytes, model: ModelFiles | None = None) -> tuple[Word, .
         # Without end_utt after an error the decoder refuses the next start_utt.
         decoder.end_utt()
     if decoder.hyp() is None:
-        return ()
+        return (), ()
     words = []
     for segment in decoder.seg():
         if segment.word in _NON_WORDS:
             continue
-        # Alternative pronunciations come out as "the(2)".
-        text = segment.word.split("(", 1)[0]
+        text = _spelling(segment.word)
         boutique = text in boutique_words if model is not None else None
         words.append(Word(text, round(segment.prob, 3), boutique))
-    return tuple(words)
+    if model is None:
+        return tuple(words), ()
+    return tuple(words), _alternatives(decoder, words, boutique_words)
+
+
+def _spelling(token: str) -> str:
+    # Alternative pronunciations come out as "the(2)".
+    return token.split("(", 1)[0]
+
+
+def _alternatives(
+    decoder: Decoder, best: list[Word], boutique_words: frozenset[str]
+) -> tuple[tuple[Word, ...], ...]:
+    """The decoder's next best word sequences after `best`, without repeats.
+
+    The n-best list has no per-word posteriors. A word the alternative
+    shares with `best` (matched in order by difflib) keeps its confidence,
+    and any other word gets 0.0, so a confidence floor drops it.
+    """
+    seen = {tuple(word.text for word in best)}
+    alternatives = []
+    for hypothesis in itertools.islice(decoder.nbest(), NBEST):
+        texts = tuple(
+            _spelling(token)
+            for token in hypothesis.hypstr.split()
+            if token not in _NON_WORDS
+        )
+        if not texts or texts in seen:
+            continue
+        seen.add(texts)
+        confidences = [0.0] * len(texts)
+        matcher = difflib.SequenceMatcher(
+            a=[word.text for word in best], b=texts, autojunk=False
+        )
+        for block in matcher.get_matching_blocks():
+            for offset in range(block.size):
+                confidences[block.b + offset] = best[block.a + offset].confidence
+        alternatives.append(
+            tuple(
+                Word(text, confidence, text in boutique_words)
+                for text, confidence in zip(texts, confidences, strict=True)
+            )
+        )
+    return tuple(alternatives)
 
 
 def synthesize(

@@ -29,6 +29,7 @@ from pravis_api.repositories.interactions import (
 from pravis_api.repositories.products import CatalogueItem
 from pravis_api.schemas.voice import ProductSummary, SpeechInfo, VoiceReply
 from pravis_api.services.assistant.responder import Assistant, AssistantReply
+from pravis_api.services.assistant.understanding import understand_spoken
 from pravis_api.services.providers.base import (
     ProviderFailedError,
     ProviderTimeoutError,
@@ -124,6 +125,44 @@ def raise_for_audio_error(result: Transcription) -> None:
     )
 
 
+def choose_reading(
+    result: Transcription, min_confidence: float, max_unknown_share: float
+) -> tuple[Word, ...]:
+    """Pick the reading of a recording that the assistant acts on.
+
+    The recogniser's best hypothesis decides whether the speech is a
+    boutique request at all. Only if understand_spoken finds a request in
+    it may one of the alternatives replace it: the one with the fewest
+    words outside the boutique vocabulary, the better-scored on a tie, and
+    only if it is a request too. So "linen shirts" beats "living shirts"
+    when the decoder ranked them close, and speech about something else
+    that the best hypothesis leaves without an action never gains one.
+    """
+    best = result.words
+    if not result.alternatives or not _is_request(
+        best, min_confidence, max_unknown_share
+    ):
+        return best
+    chosen = best
+    for alternative in result.alternatives:
+        if _unknown_count(alternative) < _unknown_count(chosen) and _is_request(
+            alternative, min_confidence, max_unknown_share
+        ):
+            chosen = alternative
+    return chosen
+
+
+def _is_request(
+    words: Sequence[Word], min_confidence: float, max_unknown_share: float
+) -> bool:
+    heard = words_to_act_on(words, min_confidence, max_unknown_share)
+    return bool(heard) and understand_spoken(heard).intent != "fallback"
+
+
+def _unknown_count(words: Sequence[Word]) -> int:
+    return sum(word.boutique is False for word in words)
+
+
 def words_to_act_on(
     words: Sequence[Word], min_confidence: float, max_unknown_share: float
 ) -> str:
@@ -196,13 +235,19 @@ class VoiceService:
         }
 
         step = time.perf_counter()
+        reading = choose_reading(
+            result, self.min_word_confidence, self.max_unknown_word_share
+        )
         heard = words_to_act_on(
-            result.words, self.min_word_confidence, self.max_unknown_word_share
+            reading, self.min_word_confidence, self.max_unknown_word_share
         )
         answer = await self.assistant.respond(heard, shopper.session_id, spoken=True)
         timings["understand"] = elapsed_ms(step)
 
-        interaction = _new_interaction(shopper, "audio", result.transcript, answer)
+        transcript = result.transcript
+        if reading is not result.words:
+            transcript = " ".join(word.text for word in reading)
+        interaction = _new_interaction(shopper, "audio", transcript, answer)
         interaction.audio_format = result.audio_format
         interaction.audio_duration_s = round(result.duration_s, 3)
         interaction.stt_engine = self.speech_to_text.name
