@@ -137,6 +137,27 @@ async def test_ready_unavailable_without_database(azurite: LocalServer) -> None:
         assert "retry-after" in response.headers
 
 
+async def test_missing_database_answers_503(
+    database: str, azurite: LocalServer
+) -> None:
+    missing = database.rsplit("/", 1)[0] + "/pravis_no_such_database"
+    async with running_app(
+        database_url=missing,
+        azure_storage_connection_string=azurite_connection_string(azurite.port),
+    ) as (_, client):
+        status, body = await ready(client)
+        assert status == 503
+        assert body["checks"]["database"]["status"] == "down"
+
+        response = await client.post(
+            "/api/v1/auth/login",
+            data={"username": "a@example.com", "password": "whatever1"},
+        )
+        assert response.status_code == 503
+        assert response.json()["type"].endswith("database-unavailable")
+        assert "retry-after" in response.headers
+
+
 async def test_ready_recovers_after_speech_worker_dies(
     database: str, azurite: LocalServer
 ) -> None:

@@ -221,9 +221,19 @@ async def _value_rejected_by_database(request: Request, exc: Exception) -> Respo
 # SQLAlchemy's generic DBAPIError, not DataError.
 _UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}
 # SQLSTATEs of a server that is restarting or full: admin_shutdown,
-# crash_shutdown, cannot_connect_now, too_many_connections. Class 08
-# (connection exceptions) is matched by its prefix.
-_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+# crash_shutdown, cannot_connect_now, too_many_connections. Then those of a
+# server that refuses this deployment's settings: invalid_catalog_name (no
+# such database), invalid_password and invalid_authorization_specification.
+# Class 08 (connection exceptions) is matched by its prefix.
+_UNAVAILABLE_SQLSTATES = {
+    "57P01",
+    "57P02",
+    "57P03",
+    "53300",
+    "3D000",
+    "28P01",
+    "28000",
+}
 
 
 def _is_database_outage(exc: DBAPIError) -> bool:
