@@ -10,6 +10,7 @@ import pytest
 import uvicorn
 
 from pravis_api import cli
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -145,3 +146,12 @@ def test_console_script_imports_little() -> None:
     assert "'pravis_api.launcher'" in modules
     assert "'pydantic'" not in modules
     assert "'pravis_api.cli'" not in modules
+
+
+def test_alembic_ini_of_checkout_wins_over_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = elsewhere\n")
+    monkeypatch.chdir(tmp_path)
+
+    assert cli._alembic_ini() == ROOT / "alembic.ini"

@@ -37,11 +37,14 @@ def _load_settings() -> Settings:
 
 
 def _alembic_ini() -> Path:
-    # Look in the working directory first, then at the root of the source
-    # checkout this module was installed from.
+    # Look at the root of the source checkout this module was installed
+    # from first, so that an alembic.ini of another project in the working
+    # directory cannot run its migrations here. An installed wheel has no
+    # such root, and then the working directory's file is used (the image
+    # runs from /app, which holds this project's alembic.ini).
     candidates = [
-        Path.cwd() / "alembic.ini",
         Path(__file__).resolve().parents[2] / "alembic.ini",
+        Path.cwd() / "alembic.ini",
     ]
     for candidate in candidates:
         if candidate.is_file():
