@@ -41,7 +41,7 @@ def _alembic_ini() -> Path:
     # from first, so that an alembic.ini of another project in the working
     # directory cannot run its migrations here. An installed wheel has no
     # such root, and then the working directory's file is used (the image
-    # runs from /app, which holds this project's alembic.ini).
+    # runs from /app, which contains this project's alembic.ini).
     candidates = [
         Path(__file__).resolve().parents[2] / "alembic.ini",
         Path.cwd() / "alembic.ini",
