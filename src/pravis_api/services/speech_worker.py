@@ -249,7 +249,7 @@ def _spelling(token: str) -> str:
 def _alternatives(
     decoder: Decoder, best: list[Word], boutique_words: frozenset[str]
 ) -> tuple[tuple[Word, ...], ...]:
-    """The decoder's next best word sequences after `best`, without repeats.
+    """Return the decoder's next best word sequences after `best`, without repeats.
 
     The n-best list has no per-word posteriors. A word the alternative
     shares with `best` (matched in order by difflib) keeps its confidence,
