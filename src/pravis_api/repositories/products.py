@@ -114,9 +114,17 @@ class _Query:
         return " WHERE " + " AND ".join(self.conditions) if self.conditions else ""
 
 
-def _filtered(filters: ProductFilters) -> tuple[_Query, str | None]:
-    """Build the WHERE clause; return it with the text query's SQL, if any."""
-    query = _Query()
+def _filtered(
+    filters: ProductFilters, query: _Query | None = None
+) -> tuple[_Query, str | None]:
+    """Build the WHERE conditions; return them with the text query's SQL, if any.
+
+    With `query`, the conditions replace its own and their parameters are
+    numbered after those it already has, so several filter sets can share
+    one statement.
+    """
+    query = query or _Query()
+    query.conditions = []
     text_parts = []
     if filters.text:
         text_parts.append(
@@ -211,12 +219,27 @@ async def count_products(session: AsyncSession, filters: ProductFilters) -> int:
     return int(rows[0]["n"])
 
 
-async def min_price_minor(session: AsyncSession, filters: ProductFilters) -> int | None:
-    """The lowest price among matching products, or None when none match."""
-    query, _ = _filtered(filters)
-    sql = f"SELECT min(price_minor) AS lowest FROM products{query.where()}"
-    lowest = (await _fetch(session, sql, query.params))[0]["lowest"]
-    return int(lowest) if lowest is not None else None
+async def count_matches(
+    session: AsyncSession, variants: Sequence[ProductFilters]
+) -> list[tuple[int, int | None]]:
+    """Return the number of matches and the lowest price for each filter
+    set, all from one statement."""
+    if not variants:
+        return []
+    query = _Query()
+    columns = []
+    matches_any = []
+    for number, filters in enumerate(variants):
+        _filtered(filters, query)
+        condition = " AND ".join(query.conditions) or "TRUE"
+        matches_any.append(f"({condition})")
+        columns.append(f"count(*) FILTER (WHERE {condition}) AS n{number}")
+        columns.append(f"min(price_minor) FILTER (WHERE {condition}) AS p{number}")
+    sql = f"SELECT {', '.join(columns)} FROM products WHERE {' OR '.join(matches_any)}"
+    row = (await _fetch(session, sql, query.params))[0]
+    return [
+        (int(row[f"n{number}"]), row[f"p{number}"]) for number in range(len(variants))
+    ]
 
 
 async def get_product(session: AsyncSession, id_or_slug: str) -> CatalogueItem | None:

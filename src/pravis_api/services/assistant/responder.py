@@ -14,10 +14,9 @@ from pravis_api.core.money import format_price, to_minor
 from pravis_api.repositories.products import (
     CatalogueItem,
     ProductFilters,
-    count_products,
+    count_matches,
     get_policy,
     get_products_in_order,
-    min_price_minor,
     search_products,
 )
 from pravis_api.schemas.voice import PAGE_PATHS
@@ -151,7 +150,6 @@ class Assistant:
         self, product_filters: ProductFilters, filters: dict[str, Any], query: str
     ) -> str:
         """Find the nearest searches that do match, one filter dropped at a time."""
-        options: list[tuple[int, str]] = []
         # (what is dropped, its ProductFilters fields, its entity keys)
         relaxations = [
             ("query", ("keywords",), ()),
@@ -164,14 +162,18 @@ class Assistant:
                 ("min_price", "max_price"),
             ),
         ]
-        for name, fields, keys in relaxations:
-            present = (
-                bool(query) if name == "query" else any(key in filters for key in keys)
-            )
-            if not present:
-                continue
-            relaxed = product_filters.without(*fields)
-            count = await count_products(self.session, relaxed)
+        present = [
+            (name, fields, keys)
+            for name, fields, keys in relaxations
+            if (bool(query) if name == "query" else any(key in filters for key in keys))
+        ]
+        # One round trip counts the matches of every relaxed search.
+        matches = await count_matches(
+            self.session,
+            [product_filters.without(*fields) for _, fields, _ in present],
+        )
+        options: list[tuple[int, str]] = []
+        for (name, _, keys), (count, lowest) in zip(present, matches, strict=True):
             if not count:
                 continue
             kept = {key: value for key, value in filters.items() if key not in keys}
@@ -179,10 +181,8 @@ class Assistant:
                 kept, "" if name == "query" else query, self.currency
             )
             hint = replies.relaxed_hint(name, count, phrase)
-            if name == "price":
-                lowest = await min_price_minor(self.session, relaxed)
-                if lowest is not None:
-                    hint += f", from {format_price(lowest, self.currency)}"
+            if name == "price" and lowest is not None:
+                hint += f", from {format_price(lowest, self.currency)}"
             options.append((count, hint))
         options.sort(key=lambda option: -option[0])
         return replies.join_hints([hint for _, hint in options[:2]])
@@ -224,7 +224,10 @@ class Assistant:
             return None, [], replies.nothing_found(phrase, hint)
 
         if context.focus is not None:
-            focus = await get_products_in_order(self.session, [context.focus])
+            # The product in focus is usually among those just shown.
+            focus = [product for product in shown if product.id == context.focus]
+            if not focus:
+                focus = await get_products_in_order(self.session, [context.focus])
             if focus:
                 return focus[0], [], None
         if len(shown) > 1:
