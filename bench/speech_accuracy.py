@@ -50,7 +50,7 @@ from pravis_api.services.demo_catalogue import demo_products  # noqa: E402
 from pravis_api.services.speech.espeak import SAMPLE_RATE, espeak  # noqa: E402
 from pravis_api.services.speech.language_model import vocabulary_of  # noqa: E402
 from pravis_api.services.speech_pool import SpeechWorkerPool  # noqa: E402
-from pravis_api.services.voice import choose_reading, words_to_act_on  # noqa: E402
+from pravis_api.services.voice import transcript_and_words  # noqa: E402
 
 # Recordings of human speakers, none of them a boutique request.
 REAL = sorted(
@@ -198,15 +198,11 @@ async def run_set(
         result = await pool.transcribe(clip.audio, max_seconds=30, model=model)
         round_trip = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        reading = choose_reading(
+        transcript, heard = transcript_and_words(
             result, options.min_confidence, options.max_unknown_share
-        )
-        heard = words_to_act_on(
-            reading, options.min_confidence, options.max_unknown_share
         )
         request = understand_spoken(heard)
         understood = (time.perf_counter() - started) * 1000
-        transcript = " ".join(word.text for word in reading)
         outcome = Outcome(
             clip,
             transcript,

@@ -20,7 +20,7 @@ from pravis_api.services.audio import sniff_container
 from pravis_api.services.demo_catalogue import demo_products
 from pravis_api.services.speech.language_model import ModelFiles, vocabulary_of
 from pravis_api.services.speech_pool import SpeechWorkerPool
-from pravis_api.services.voice import choose_reading, words_to_act_on
+from pravis_api.services.voice import transcript_and_words
 from tests.conftest import DATA
 
 SPOKEN = DATA / "spoken"
@@ -64,17 +64,12 @@ async def understood(
         audio, max_seconds=settings.voice_max_audio_seconds, model=model
     )
     assert result.error_code is None, result.error_message
-    reading = choose_reading(
+    transcript, heard = transcript_and_words(
         result,
         settings.speech_min_word_confidence,
         settings.speech_max_unknown_word_share,
     )
-    heard = words_to_act_on(
-        reading,
-        settings.speech_min_word_confidence,
-        settings.speech_max_unknown_word_share,
-    )
-    return " ".join(word.text for word in reading), understand_spoken(heard)
+    return transcript, understand_spoken(heard)
 
 
 def entity_right(found: Any, expected: Any) -> bool:

@@ -4,7 +4,11 @@ may act on."""
 from collections.abc import Sequence
 
 from pravis_api.services.speech_worker import Transcription, Word
-from pravis_api.services.voice import choose_reading, words_to_act_on
+from pravis_api.services.voice import (
+    choose_reading,
+    transcript_and_words,
+    words_to_act_on,
+)
 
 
 def boutique(*texts: str, confidence: float = 0.9) -> list[Word]:
@@ -136,3 +140,25 @@ def test_reading_without_alternatives_is_best() -> None:
     best = [Word("show", 0.9), Word("me", 0.9), Word("dresses", 0.9)]
 
     assert choose_reading(transcription(best), 0.0, 0.25) == tuple(best)
+
+
+def test_transcript_of_chosen_reading() -> None:
+    result = transcription(
+        [*boutique("show", "me"), *other("living"), *boutique("shirts")],
+        boutique("show", "me", "linen", "shirts"),
+    )
+
+    transcript, heard = transcript_and_words(result, 0.0, 0.25)
+
+    assert transcript == "show me linen shirts"
+    assert heard == "show me linen shirts"
+
+
+def test_transcript_of_best_kept_verbatim() -> None:
+    best = [Word("show", 0.9), Word("me", 0.9), Word("dresses", 0.9)]
+    result = Transcription(transcript="Show me dresses.", words=tuple(best))
+
+    transcript, heard = transcript_and_words(result, 0.0, 0.25)
+
+    assert transcript == "Show me dresses."
+    assert heard == "show me dresses"

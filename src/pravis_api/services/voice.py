@@ -152,6 +152,19 @@ def choose_reading(
     return chosen
 
 
+def transcript_and_words(
+    result: Transcription, min_confidence: float, max_unknown_share: float
+) -> tuple[str, str]:
+    """Return the transcript to store and the words the assistant acts on,
+    both from the reading `choose_reading` picks."""
+    reading = choose_reading(result, min_confidence, max_unknown_share)
+    heard = words_to_act_on(reading, min_confidence, max_unknown_share)
+    if reading is result.words:
+        # The recogniser's own text, with a cloud provider's punctuation.
+        return result.transcript, heard
+    return " ".join(word.text for word in reading), heard
+
+
 def _is_request(
     words: Sequence[Word], min_confidence: float, max_unknown_share: float
 ) -> bool:
@@ -235,18 +248,12 @@ class VoiceService:
         }
 
         step = time.perf_counter()
-        reading = choose_reading(
+        transcript, heard = transcript_and_words(
             result, self.min_word_confidence, self.max_unknown_word_share
-        )
-        heard = words_to_act_on(
-            reading, self.min_word_confidence, self.max_unknown_word_share
         )
         answer = await self.assistant.respond(heard, shopper.session_id, spoken=True)
         timings["understand"] = elapsed_ms(step)
 
-        transcript = result.transcript
-        if reading is not result.words:
-            transcript = " ".join(word.text for word in reading)
         interaction = _new_interaction(shopper, "audio", transcript, answer)
         interaction.audio_format = result.audio_format
         interaction.audio_duration_s = round(result.duration_s, 3)

@@ -162,11 +162,14 @@ class Assistant:
                 ("min_price", "max_price"),
             ),
         ]
-        present = [
-            (name, fields, keys)
-            for name, fields, keys in relaxations
-            if (bool(query) if name == "query" else any(key in filters for key in keys))
-        ]
+        present = []
+        for name, fields, keys in relaxations:
+            if name == "query":
+                asked = bool(query)
+            else:
+                asked = any(key in filters for key in keys)
+            if asked:
+                present.append((name, fields, keys))
         # One round trip counts the matches of every relaxed search.
         matches = await count_matches(
             self.session,

@@ -76,7 +76,7 @@ class SpeechCache:
         self.memory = MemoryTier(settings.speech_cache_memory_bytes)
 
     @staticmethod
-    def _redis_key(key: str, audio_format: str) -> str:
+    def _entry_name(key: str, audio_format: str) -> str:
         return f"speech:{key}.{audio_format}"
 
     @staticmethod
@@ -88,18 +88,18 @@ class SpeechCache:
     ) -> tuple[bytes, CacheSource] | None:
         """Look in memory, in Redis, then in Blob Storage; refill the tiers
         above from a hit."""
-        redis_key = self._redis_key(key, audio_format)
-        remembered = self.memory.get(redis_key)
+        name = self._entry_name(key, audio_format)
+        remembered = self.memory.get(name)
         if remembered is not None:
             return remembered, "memory"
 
         try:
-            data = await self.redis.get(redis_key)
+            data = await self.redis.get(name)
         except (RedisError, OSError) as exc:
             logger.warning("speech_cache.redis_failed", extra={"error": repr(exc)})
             data = None
         if isinstance(data, bytes):
-            self.memory.put(redis_key, data)
+            self.memory.put(name, data)
             return data, "redis"
 
         try:
@@ -109,13 +109,11 @@ class SpeechCache:
         except (AzureError, OSError, TimeoutError) as exc:
             logger.warning("speech_cache.blob_failed", extra={"error": repr(exc)})
             return None
-        self.memory.put(redis_key, data)
-        await self._put_redis(key, audio_format, data)
+        await self._keep_near(key, audio_format, data)
         return data, "blob"
 
     async def put(self, key: str, audio_format: str, data: bytes) -> None:
-        self.memory.put(self._redis_key(key, audio_format), data)
-        await self._put_redis(key, audio_format, data)
+        await self._keep_near(key, audio_format, data)
         try:
             await self.blobs.upload(
                 self._blob_name(key, audio_format),
@@ -126,12 +124,14 @@ class SpeechCache:
         except (AzureError, OSError, TimeoutError) as exc:
             logger.warning("speech_cache.blob_failed", extra={"error": repr(exc)})
 
-    async def _put_redis(self, key: str, audio_format: str, data: bytes) -> None:
+    async def _keep_near(self, key: str, audio_format: str, data: bytes) -> None:
+        """Put an entry into the process's memory and, when small enough,
+        into Redis."""
+        name = self._entry_name(key, audio_format)
+        self.memory.put(name, data)
         if len(data) > self.redis_max_bytes:
             return
         try:
-            await self.redis.set(
-                self._redis_key(key, audio_format), data, ex=self.ttl_seconds
-            )
+            await self.redis.set(name, data, ex=self.ttl_seconds)
         except (RedisError, OSError) as exc:
             logger.warning("speech_cache.redis_failed", extra={"error": repr(exc)})
