@@ -7,7 +7,9 @@ Needs the migrated and seeded development database. From the repository root:
 Each variant runs the same search (red dresses under $100, five rows) 2,000
 times on one connection and reports process CPU time per query, so the
 figures include the driver and the kernel's socket work but not the
-database server's.
+database server's. The last two open a new autocommit session for each
+search, as a request does, and send it through SQLAlchemy or through
+`db.driver`.
 """
 
 import asyncio
@@ -19,6 +21,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from pravis_api.core.config import Settings
+from pravis_api.db.driver import fetch
 from pravis_api.db.engine import create_engine, create_session_factory
 from pravis_api.models.product import Product
 from pravis_api.repositories.products import ProductFilters, search_products
@@ -92,6 +95,18 @@ async def main() -> None:
         await cpu_per_call("exec_driver_sql (SQL text)", driver_sql)
         await cpu_per_call("repositories.products.search_products", repository)
         await cpu_per_call("asyncpg directly", raw)
+
+    async def session_then_sqlalchemy() -> None:
+        async with sessions() as session:
+            connection = await session.connection()
+            (await connection.exec_driver_sql(SQL, PARAMS)).all()
+
+    async def session_then_driver() -> None:
+        async with sessions() as session:
+            await fetch(session, SQL, PARAMS)
+
+    await cpu_per_call("new session, exec_driver_sql", session_then_sqlalchemy)
+    await cpu_per_call("new session, db.driver.fetch", session_then_driver)
     await engine.dispose()
 
 

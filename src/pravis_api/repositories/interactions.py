@@ -1,7 +1,7 @@
 """Voice interactions: the insert of each turn and the recent turns of a session.
 
-Both run on every assistant turn, as SQL text through `exec_driver_sql`
-for the reason given in `repositories.products`.
+Both run on every assistant turn, as SQL text through `db.driver` for the
+reasons given there and in `repositories.products`.
 """
 
 import hashlib
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from pravis_api.db.driver import fetch
 from pravis_api.models.voice_interaction import VoiceInteraction
 
 _TABLE = VoiceInteraction.__table__  # type: ignore[attr-defined]
@@ -151,7 +152,6 @@ async def add_interaction(
 ) -> None:
     """Insert the row with its rollup counts and commit; IntegrityError if
     its user was deleted."""
-    connection = await session.connection()
     values = tuple(
         json.dumps(value) if name in _JSON_COLUMNS and value is not None else value
         for name in _COLUMNS
@@ -175,7 +175,7 @@ async def add_interaction(
         kinds,
         actors,
     )
-    await connection.exec_driver_sql(_INSERT, values + extra)
+    await fetch(session, _INSERT, values + extra)
     await session.commit()
 
 
@@ -183,6 +183,5 @@ async def recent_turns(
     session: AsyncSession, session_id: str, limit: int
 ) -> list[Turn]:
     """The session's latest turns, newest first."""
-    connection = await session.connection()
-    result = await connection.exec_driver_sql(_RECENT_TURNS, (session_id, limit))
-    return [Turn(**row) for row in result.mappings().all()]
+    rows = await fetch(session, _RECENT_TURNS, (session_id, limit))
+    return [Turn(**row) for row in rows]

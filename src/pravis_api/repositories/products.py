@@ -1,21 +1,22 @@
 """Catalogue reads: filtered full-text search and lookups.
 
-Reads run as SQL text through `exec_driver_sql`, not the ORM. They are on
-the path of every assistant turn, and on a 2-core test machine an ORM
-search of five products took 0.78 ms of CPU against 0.22 ms for the same
-query as text (bench/RESULTS.md). SQLAlchemy still owns the connection,
-the transaction and the error types. Writes use the ORM `Product`.
+Reads run as SQL text, not the ORM, and in autocommit sessions go to
+asyncpg directly (`db.driver`). They are on the path of every assistant
+turn, and on a 2-core test machine an ORM search of five products took
+0.78 ms of CPU against 0.22 ms for the same query as text
+(bench/RESULTS.md). SQLAlchemy still owns the connection, the transaction
+and the error types. Writes use the ORM `Product`.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy.engine import RowMapping
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from pravis_api.db.driver import fetch
 from pravis_api.models.policy import StorePolicy
 
 ProductSort = Literal[
@@ -71,7 +72,7 @@ class CatalogueItem:
         return None
 
 
-def _item(row: RowMapping) -> CatalogueItem:
+def _item(row: Mapping[str, Any]) -> CatalogueItem:
     return CatalogueItem(**{name: row[name] for name in CatalogueItem.__slots__})
 
 
@@ -174,14 +175,6 @@ _ORDER_BY: dict[str, str] = {
 }
 
 
-async def _fetch(
-    session: AsyncSession, sql: str, params: Sequence[Any]
-) -> list[RowMapping]:
-    connection = await session.connection()
-    result = await connection.exec_driver_sql(sql, tuple(params))
-    return list(result.mappings().all())
-
-
 async def search_products(
     session: AsyncSession,
     filters: ProductFilters,
@@ -202,7 +195,7 @@ async def search_products(
         f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM products{query.where()}"
         f" ORDER BY {order_by} LIMIT {query.param(limit)} OFFSET {query.param(offset)}"
     )
-    rows = await _fetch(session, sql, query.params)
+    rows = await fetch(session, sql, query.params)
     if rows:
         return [_item(row) for row in rows], int(rows[0]["total"])
     if offset == 0:
@@ -213,7 +206,7 @@ async def search_products(
 
 async def count_products(session: AsyncSession, filters: ProductFilters) -> int:
     query, _ = _filtered(filters)
-    rows = await _fetch(
+    rows = await fetch(
         session, f"SELECT count(*) AS n FROM products{query.where()}", query.params
     )
     return int(rows[0]["n"])
@@ -236,7 +229,7 @@ async def count_matches(
         columns.append(f"count(*) FILTER (WHERE {condition}) AS n{number}")
         columns.append(f"min(price_minor) FILTER (WHERE {condition}) AS p{number}")
     sql = f"SELECT {', '.join(columns)} FROM products WHERE {' OR '.join(matches_any)}"
-    row = (await _fetch(session, sql, query.params))[0]
+    row = (await fetch(session, sql, query.params))[0]
     return [
         (int(row[f"n{number}"]), row[f"p{number}"]) for number in range(len(variants))
     ]
@@ -248,7 +241,7 @@ async def get_product(session: AsyncSession, id_or_slug: str) -> CatalogueItem |
         column = "id"
     except ValueError:
         key, column = id_or_slug, "slug"
-    rows = await _fetch(
+    rows = await fetch(
         session, f"SELECT {_COLUMNS} FROM products WHERE {column} = $1", [key]
     )
     return _item(rows[0]) if rows else None
@@ -262,7 +255,7 @@ async def get_products_in_order(
         return []
     sql = f"SELECT {_COLUMNS} FROM products WHERE id = ANY($1::uuid[])"
     by_id = {
-        row["id"]: _item(row) for row in await _fetch(session, sql, [list(product_ids)])
+        row["id"]: _item(row) for row in await fetch(session, sql, [list(product_ids)])
     }
     return [by_id[product_id] for product_id in product_ids if product_id in by_id]
 
@@ -271,10 +264,10 @@ _POLICIES = "SELECT topic, title, summary, body, updated_at FROM store_policies"
 
 
 async def list_policies(session: AsyncSession) -> list[StorePolicy]:
-    rows = await _fetch(session, f"{_POLICIES} ORDER BY topic", [])
+    rows = await fetch(session, f"{_POLICIES} ORDER BY topic", [])
     return [StorePolicy.model_validate(dict(row)) for row in rows]
 
 
 async def get_policy(session: AsyncSession, topic: str) -> StorePolicy | None:
-    rows = await _fetch(session, f"{_POLICIES} WHERE topic = $1", [topic])
+    rows = await fetch(session, f"{_POLICIES} WHERE topic = $1", [topic])
     return StorePolicy.model_validate(dict(rows[0])) if rows else None
