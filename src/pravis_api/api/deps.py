@@ -40,29 +40,39 @@ TOKEN_URL = "/api/v1/auth/login"  # noqa: S105 (a URL, not a secret)
 _bearer_token = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
-async def get_app_settings(request: Request) -> Settings:
+def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-async def get_resources(request: Request) -> Resources:
+def _resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
 
-async def get_session(
-    resources: Annotated[Resources, Depends(get_resources)],
-) -> AsyncIterator[AsyncSession]:
+async def get_app_settings(request: Request) -> Settings:
+    return _settings(request)
+
+
+async def get_resources(request: Request) -> Resources:
+    return _resources(request)
+
+
+# The sessions, the voice routes and the optional user read the app's
+# state themselves instead of depending on get_resources and
+# get_app_settings: FastAPI spends about as much CPU on each dependency it
+# solves as such a dependency's own work, on every request.
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session whose statements run in one transaction, until commit."""
-    async with resources.session_factory() as session:
+    async with _resources(request).session_factory() as session:
         yield session
 
 
-async def get_read_session(
-    resources: Annotated[Resources, Depends(get_resources)],
-) -> AsyncIterator[AsyncSession]:
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """An autocommit session: for reads and single-statement writes only."""
-    async with resources.read_session_factory() as session:
+    async with _resources(request).read_session_factory() as session:
         yield session
 
 
@@ -155,10 +165,30 @@ async def get_speech_service(
 SpeechServiceDep = Annotated[SpeechService, Depends(get_speech_service)]
 
 
-async def get_voice_service(
-    session: ReadSessionDep, resources: ResourcesDep, settings: SettingsDep
-) -> VoiceService:
+@dataclass(frozen=True, slots=True)
+class VoiceRoute:
+    """What a voice route needs besides the caller: one dependency for all."""
+
+    service: VoiceService
+    settings: Settings
+    cache: ResponseCache
+    telemetry: Telemetry
+
+
+async def get_voice_route(request: Request, session: ReadSessionDep) -> VoiceRoute:
     # Autocommit suffices: the pipeline reads, then writes one row.
+    state = request.app.state
+    return VoiceRoute(
+        voice_service(session, state.resources, state.settings),
+        state.settings,
+        state.response_cache,
+        state.telemetry,
+    )
+
+
+def voice_service(
+    session: AsyncSession, resources: Resources, settings: Settings
+) -> VoiceService:
     writer = resources.providers.reply_writer
     assistant: Assistant
     if writer is None:
@@ -187,7 +217,7 @@ async def get_voice_service(
     )
 
 
-VoiceServiceDep = Annotated[VoiceService, Depends(get_voice_service)]
+VoiceRouteDep = Annotated[VoiceRoute, Depends(get_voice_route)]
 
 
 async def get_token_service(
@@ -266,8 +296,6 @@ async def get_optional_user(
     request: Request,
     token: Annotated[str | None, Depends(_bearer_token)],
     session: ReadSessionDep,
-    resources: ResourcesDep,
-    settings: SettingsDep,
 ) -> User | None:
     """Anonymous callers get None; a token that is sent must be valid.
 
@@ -276,7 +304,7 @@ async def get_optional_user(
     """
     if not token:
         return None
-    tokens = TokenService(session, resources.denylist, settings)
+    tokens = TokenService(session, _resources(request).denylist, _settings(request))
     return (await _authenticate(request, token, tokens)).user
 
 

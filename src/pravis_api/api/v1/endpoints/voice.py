@@ -5,13 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 
-from pravis_api.api.deps import (
-    CacheDep,
-    OptionalUser,
-    SettingsDep,
-    TelemetryDep,
-    VoiceServiceDep,
-)
+from pravis_api.api.deps import OptionalUser, VoiceRoute, VoiceRouteDep
 from pravis_api.api.uploads import (
     ASSISTANT_UPLOADS,
     read_audio,
@@ -19,7 +13,6 @@ from pravis_api.api.uploads import (
     upload_gate,
 )
 from pravis_api.core.errors import FieldError, InvalidInputError
-from pravis_api.core.telemetry import Telemetry
 from pravis_api.models.user import User
 from pravis_api.schemas.problem import problem_responses
 from pravis_api.schemas.voice import (
@@ -29,7 +22,7 @@ from pravis_api.schemas.voice import (
     VoiceReply,
 )
 from pravis_api.services.audio import ACCEPTED_FORMATS_TEXT
-from pravis_api.services.response_cache import ResponseCache, user_namespace
+from pravis_api.services.response_cache import user_namespace
 from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.voice import Shopper, SpeakRequest, recording_allowed
 
@@ -52,17 +45,16 @@ def _speak_request(
 
 async def _after_reply(
     request: Request,
+    route: VoiceRoute,
     reply: VoiceReply,
     source: str,
     user: User | None,
-    cache: ResponseCache,
-    telemetry: Telemetry,
 ) -> Response:
     span = request.scope.get("state", {}).get("server_span")
-    telemetry.record_voice_timings(span, reply.timings_ms, source)
+    route.telemetry.record_voice_timings(span, reply.timings_ms, source)
     if user is not None:
         # The signed-in shopper's history has a new interaction.
-        await cache.invalidate(user_namespace(user.id))
+        await route.cache.invalidate(user_namespace(user.id))
     return _json(reply)
 
 
@@ -78,11 +70,8 @@ def new_session_id() -> str:
 )
 async def voice_query(
     request: Request,
-    service: VoiceServiceDep,
-    settings: SettingsDep,
+    route: VoiceRouteDep,
     user: OptionalUser,
-    cache: CacheDep,
-    telemetry: TelemetryDep,
     audio: Annotated[
         UploadFile | None,
         File(description=f"The spoken request: {ACCEPTED_FORMATS_TEXT}."),
@@ -114,6 +103,7 @@ async def voice_query(
     """Transcribe a spoken request, reply to it and store the interaction."""
     # The upload is received and spooled before the gate can turn the
     # request away with 503, but it is read into memory only once admitted.
+    service, settings = route.service, route.settings
     upload = require_audio(audio)
     data = await read_audio(upload, settings.voice_max_upload_bytes)
 
@@ -128,7 +118,7 @@ async def voice_query(
     )
     speech = _speak_request(speak, voice, format, service.speech)
     reply = await service.answer_recording(data, shopper, speech)
-    return await _after_reply(request, reply, "audio", user, cache, telemetry)
+    return await _after_reply(request, route, reply, "audio", user)
 
 
 @router.post(
@@ -139,13 +129,11 @@ async def voice_query(
 async def voice_command(
     request: Request,
     command: TextCommand,
-    service: VoiceServiceDep,
-    settings: SettingsDep,
+    route: VoiceRouteDep,
     user: OptionalUser,
-    cache: CacheDep,
-    telemetry: TelemetryDep,
 ) -> Response:
     """Reply to a typed request, as /voice/query replies to a spoken one."""
+    service, settings = route.service, route.settings
     text = command.text.strip()
     if len(text) > settings.voice_max_text_chars:
         message = (
@@ -162,4 +150,4 @@ async def voice_command(
         command.speak, command.voice, command.format, service.speech
     )
     reply = await service.answer_text(text, shopper, speech)
-    return await _after_reply(request, reply, "text", user, cache, telemetry)
+    return await _after_reply(request, route, reply, "text", user)
