@@ -13,6 +13,7 @@ from pravis_api.core.config import Settings
 from pravis_api.db.engine import create_engine, create_session_factory
 from pravis_api.services.background import BackgroundTasks
 from pravis_api.services.denylist import TokenDenylist
+from pravis_api.services.interaction_writer import InteractionWriter
 from pravis_api.services.providers.registry import Providers, open_providers
 from pravis_api.services.speech.cache import SpeechCache
 from pravis_api.services.speech.models import SpeechModels
@@ -46,6 +47,8 @@ class Resources:
     denylist: TokenDenylist
     # Speech-to-text, reply and text-to-speech, as the settings choose.
     providers: Providers
+    # The assistant's turns, inserted in batches.
+    interactions: InteractionWriter
     # Export and backup jobs running in this process.
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
 
@@ -94,9 +97,10 @@ class Resources:
             dictation_pool=dictation_pool,
             speech_models=speech_models,
         )
+        sessions = create_session_factory(engine)
         resources = cls(
             engine,
-            create_session_factory(engine),
+            sessions,
             read_sessions,
             redis,
             blobs,
@@ -106,6 +110,7 @@ class Resources:
             SpeechCache(redis, blobs, settings),
             TokenDenylist(redis),
             providers,
+            InteractionWriter(sessions, query_cap=settings.analytics_query_cap_per_day),
         )
         try:
             await blobs.ensure_container()
@@ -124,6 +129,9 @@ class Resources:
         others open.
         """
         await self.tasks.close(JOBS_STOP_TIMEOUT_SECONDS)
+        await _close_within(
+            "interactions", self.interactions.close(), CLIENT_CLOSE_TIMEOUT_SECONDS
+        )
         await _close_within(
             "speech_models", self.speech_models.close(), CLIENT_CLOSE_TIMEOUT_SECONDS
         )

@@ -17,7 +17,7 @@ the database changed nothing, and on a lost connection it fails again.
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -27,7 +27,7 @@ async def fetch(
     """Run one statement with `$n` parameters and return its rows."""
     connection = await session.connection()
     sync = connection.sync_connection
-    if sync is not None and _autocommit(sync):
+    if sync is not None and autocommit(session):
         try:
             # The session has just checked the connection out, so this reads
             # an attribute. After an invalidation it raises instead.
@@ -41,6 +41,10 @@ async def fetch(
     return cast(Sequence[Mapping[str, Any]], result.mappings().all())
 
 
-def _autocommit(connection: Connection) -> bool:
-    options = connection.get_execution_options()
-    return bool(options.get("isolation_level") == "AUTOCOMMIT")
+def autocommit(session: AsyncSession) -> bool:
+    """Tell whether each statement of the session commits on its own."""
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine):
+        # Bound to a connection, as in tests: its transaction is the caller's.
+        return False
+    return bool(bind.get_execution_options().get("isolation_level") == "AUTOCOMMIT")

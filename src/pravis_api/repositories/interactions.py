@@ -7,6 +7,7 @@ reasons given there and in `repositories.products`.
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -89,6 +90,11 @@ WITH inserted AS (
 )
 SELECT 1
 """
+# Key of the transaction-level advisory lock that batches of rows take
+# first: the first 8 bytes of SHA-256("pravis-api interaction batches") as
+# a signed integer.
+BATCH_LOCK_KEY = -0x137C0BFE610D7F32
+_LOCK_BATCHES = "SELECT pg_advisory_xact_lock($1)"
 # Distinct queries kept per day when the caller does not say.
 DEFAULT_QUERY_CAP = 1000
 _RECENT_TURNS = (
@@ -152,6 +158,34 @@ async def add_interaction(
 ) -> None:
     """Insert the row with its rollup counts and commit; IntegrityError if
     its user was deleted."""
+    await fetch(session, _INSERT, _insert_arguments(interaction, query_cap))
+    await session.commit()
+
+
+async def add_interactions(
+    session: AsyncSession,
+    interactions: Sequence[NewInteraction],
+    *,
+    query_cap: int = DEFAULT_QUERY_CAP,
+) -> None:
+    """Insert the rows with their rollup counts in one transaction and commit.
+
+    The session must not be in autocommit. The rows go to the server in one
+    round trip (asyncpg's executemany), and all are committed or none.
+    """
+    connection = await session.connection()
+    # Every batch updates the same rollup rows, in the order of its own
+    # rows. Two batches that took them in opposite orders would deadlock,
+    # so batches take this lock first and run one at a time.
+    await connection.exec_driver_sql(_LOCK_BATCHES, (BATCH_LOCK_KEY,))
+    await connection.exec_driver_sql(
+        _INSERT,
+        [_insert_arguments(interaction, query_cap) for interaction in interactions],
+    )
+    await session.commit()
+
+
+def _insert_arguments(interaction: NewInteraction, query_cap: int) -> tuple[Any, ...]:
     values = tuple(
         json.dumps(value) if name in _JSON_COLUMNS and value is not None else value
         for name in _COLUMNS
@@ -175,8 +209,7 @@ async def add_interaction(
         kinds,
         actors,
     )
-    await fetch(session, _INSERT, values + extra)
-    await session.commit()
+    return values + extra
 
 
 async def recent_turns(

@@ -20,6 +20,7 @@ from pravis_api.core.errors import (
     UnsupportedMediaTypeError,
 )
 from pravis_api.core.timing import elapsed_ms
+from pravis_api.db.driver import autocommit
 from pravis_api.models.base import utc_now
 from pravis_api.repositories.interactions import (
     DEFAULT_QUERY_CAP,
@@ -30,6 +31,7 @@ from pravis_api.repositories.products import CatalogueItem
 from pravis_api.schemas.voice import ProductSummary, SpeechInfo, VoiceReply
 from pravis_api.services.assistant.responder import Assistant, AssistantReply
 from pravis_api.services.assistant.understanding import understand_spoken
+from pravis_api.services.interaction_writer import InteractionWriter
 from pravis_api.services.providers.base import (
     ProviderFailedError,
     ProviderTimeoutError,
@@ -216,6 +218,7 @@ class VoiceService:
         min_word_confidence: float,
         max_unknown_word_share: float,
         query_cap: int = DEFAULT_QUERY_CAP,
+        writer: InteractionWriter | None = None,
     ) -> None:
         self.session = session
         self.speech_to_text = speech_to_text
@@ -226,6 +229,7 @@ class VoiceService:
         self.min_word_confidence = min_word_confidence
         self.max_unknown_word_share = max_unknown_word_share
         self.query_cap = query_cap
+        self.writer = writer
 
     async def answer_recording(
         self, data: bytes, shopper: Shopper, speak: SpeakRequest | None = None
@@ -340,7 +344,7 @@ class VoiceService:
             }
         )
         try:
-            await add_interaction(self.session, interaction, query_cap=self.query_cap)
+            await self._insert(interaction)
         except IntegrityError as exc:
             await self.session.rollback()
             await self._discard_recording(interaction.recording_blob)
@@ -364,6 +368,15 @@ class VoiceService:
             },
         )
         return reply
+
+    async def _insert(self, interaction: NewInteraction) -> None:
+        if self.writer is None or not autocommit(self.session):
+            await add_interaction(self.session, interaction, query_cap=self.query_cap)
+            return
+        # The session's statements have committed: its connection goes back
+        # to the pool while the row waits for its batch.
+        await self.session.commit()
+        await self.writer.add(interaction)
 
     async def _store_recording(
         self, interaction: NewInteraction, data: bytes
