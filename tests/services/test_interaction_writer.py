@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from pravis_api.repositories import interactions as repository
 from pravis_api.repositories.interactions import NewInteraction
 from pravis_api.services.interaction_writer import InteractionWriter
 
@@ -137,3 +138,34 @@ async def test_writer_cancelled_before_batch(app: FastAPI) -> None:
 
     assert await stored(app, [first]) == 1
     assert await stored(app, [second]) == 0
+
+
+async def test_writer_lock_timeout_fails_batch(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure that is not about the rows fails the whole batch at once."""
+    monkeypatch.setattr(repository, "BATCH_LOCK_TIMEOUT_MS", 200)
+    writer = CountingWriter(app)
+    turns = [turn("writer-lock") for _ in range(3)]
+    engine = app.state.resources.engine
+    async with engine.connect() as holder:
+        await holder.execute(
+            text("SELECT pg_advisory_lock(:key)"),
+            {"key": repository.BATCH_LOCK_KEY},
+        )
+        try:
+            results = await asyncio.gather(
+                *(writer.add(interaction) for interaction in turns),
+                return_exceptions=True,
+            )
+        finally:
+            await holder.execute(
+                text("SELECT pg_advisory_unlock(:key)"),
+                {"key": repository.BATCH_LOCK_KEY},
+            )
+
+    for result in results:
+        assert isinstance(result, DBAPIError)
+        assert getattr(result.orig, "sqlstate", None) == "55P03"
+    assert writer.inserts == [3]
+    assert await stored(app, turns) == 0

@@ -214,7 +214,7 @@ def voice_service(
         min_word_confidence=settings.speech_min_word_confidence,
         max_unknown_word_share=settings.speech_max_unknown_word_share,
         query_cap=settings.analytics_query_cap_per_day,
-        writer=resources.interactions,
+        interactions=resources.interactions,
     )
 
 

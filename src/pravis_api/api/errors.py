@@ -224,12 +224,15 @@ _UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}
 # crash_shutdown, cannot_connect_now, too_many_connections. Then those of a
 # server that refuses this deployment's settings: invalid_catalog_name (no
 # such database), invalid_password and invalid_authorization_specification.
-# Class 08 (connection exceptions) is matched by its prefix.
+# Then lock_not_available: a lock wait ran out its lock_timeout, as a batch
+# of interactions does when another has held their lock too long. Class 08
+# (connection exceptions) is matched by its prefix.
 _UNAVAILABLE_SQLSTATES = {
     "57P01",
     "57P02",
     "57P03",
     "53300",
+    "55P03",
     "3D000",
     "28P01",
     "28000",

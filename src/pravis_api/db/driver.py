@@ -10,8 +10,9 @@ SQLAlchemy's adapter must send BEGIN before the first statement.
 Errors keep SQLAlchemy's types. A statement that fails here is sent again
 through SQLAlchemy, which raises its own wrapped error and, when the
 connection is lost, invalidates the pool, as if it had sent the statement
-first. Sending it again is safe: in autocommit a statement that failed in
-the database changed nothing, and on a lost connection it fails again.
+first. That suits reads: sending one again changes nothing, though a
+statement that timed out takes twice as long to fail. Writes go through
+SQLAlchemy, because a write whose reply was lost could run twice.
 """
 
 from collections.abc import Mapping, Sequence

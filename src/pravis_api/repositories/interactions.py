@@ -94,7 +94,11 @@ SELECT 1
 # first: the first 8 bytes of SHA-256("pravis-api interaction batches") as
 # a signed integer.
 BATCH_LOCK_KEY = -0x137C0BFE610D7F32
-_LOCK_BATCHES = "SELECT pg_advisory_xact_lock($1)"
+BATCH_LOCK_TIMEOUT_MS = 5000
+_LOCK_BATCHES = (
+    "SELECT pg_advisory_xact_lock($2)"
+    " FROM (SELECT set_config('lock_timeout', $1, true)) AS timeout"
+)
 # Distinct queries kept per day when the caller does not say.
 DEFAULT_QUERY_CAP = 1000
 _RECENT_TURNS = (
@@ -158,7 +162,10 @@ async def add_interaction(
 ) -> None:
     """Insert the row with its rollup counts and commit; IntegrityError if
     its user was deleted."""
-    await fetch(session, _INSERT, _insert_arguments(interaction, query_cap))
+    # Through SQLAlchemy, not db.driver, which sends a failed statement
+    # again and so could insert the row twice.
+    connection = await session.connection()
+    await connection.exec_driver_sql(_INSERT, _insert_arguments(interaction, query_cap))
     await session.commit()
 
 
@@ -176,8 +183,11 @@ async def add_interactions(
     connection = await session.connection()
     # Every batch updates the same rollup rows, in the order of its own
     # rows. Two batches that took them in opposite orders would deadlock,
-    # so batches take this lock first and run one at a time.
-    await connection.exec_driver_sql(_LOCK_BATCHES, (BATCH_LOCK_KEY,))
+    # so batches take this lock first and run one at a time. A batch that
+    # cannot get the lock within the timeout fails with lock_not_available.
+    await connection.exec_driver_sql(
+        _LOCK_BATCHES, (f"{BATCH_LOCK_TIMEOUT_MS}ms", BATCH_LOCK_KEY)
+    )
     await connection.exec_driver_sql(
         _INSERT,
         [_insert_arguments(interaction, query_cap) for interaction in interactions],

@@ -6,16 +6,20 @@ load, for the rollup rows that the turn before it had locked: at 64
 connections PostgreSQL's backends mostly waited on `WALSync` and row
 locks. The writer sends the rows of the turns that arrive while a batch is
 being written as the next batch, in one transaction: one round trip and
-one flush for all of them. A turn waits only for the batch that contains
-its row, so a lone turn is written at once.
+one flush for all of them. A lone turn is written at once; otherwise a
+turn waits for the batch in flight, then for its own.
 
-If a batch fails, its rows are written again one at a time, so that one
-bad row (a shopper deleted mid-request) fails only its own turn.
+A batch that the database rejects because of its data (an integrity or a
+data exception: a shopper deleted mid-request) is written again one row
+at a time, so that a bad row fails only its own turn. Any other failure,
+such as an outage, fails every turn of the batch with that error.
 """
 
 import asyncio
+import contextvars
 import logging
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +27,7 @@ from pravis_api.repositories.interactions import NewInteraction, add_interaction
 
 logger = logging.getLogger(__name__)
 
-# Rows per transaction, so that one batch holds the rollup rows briefly.
+# Rows per transaction, so that one batch keeps the rollup rows locked briefly.
 MAX_BATCH_ROWS = 64
 
 _Entry = tuple[NewInteraction, "asyncio.Future[None]"]
@@ -56,11 +60,17 @@ class InteractionWriter:
         entry = (interaction, future)
         self._waiting.append(entry)
         if self._flushing is None:
-            self._flushing = asyncio.create_task(self._flush())
+            # A fresh context, so that the batches' log lines do not carry
+            # the request id of the turn that happened to start the task.
+            self._flushing = asyncio.create_task(
+                self._flush(), context=contextvars.Context()
+            )
         try:
             await future
         except asyncio.CancelledError:
             # A row that no batch has taken yet is never written.
+            # NOTE: a row that a batch has taken may still be committed
+            # after its turn was cancelled.
             for index, waiting in enumerate(self._waiting):
                 if waiting is entry:
                     del self._waiting[index]
@@ -68,16 +78,25 @@ class InteractionWriter:
             raise
 
     async def close(self) -> None:
-        """Wait for the batch being written, if any."""
+        """Wait until every row already added is written or has failed."""
         if self._flushing is not None:
             await self._flushing
 
     async def _flush(self) -> None:
+        batch: list[_Entry] = []
         try:
             while self._waiting:
                 batch = self._waiting[: self._max_rows]
                 del self._waiting[: self._max_rows]
                 await self._write(batch)
+        except BaseException:
+            # Cancelled at shutdown: cancel the waiting turns too, so that
+            # none waits forever.
+            for _, future in [*batch, *self._waiting]:
+                if not future.done():
+                    future.cancel()
+            self._waiting.clear()
+            raise
         finally:
             self._flushing = None
 
@@ -90,6 +109,10 @@ class InteractionWriter:
                     "voice.interaction_batch_failed",
                     extra={"rows": len(batch), "error": repr(exc)},
                 )
+                if not _caused_by_data(exc):
+                    for _, future in batch:
+                        _settle(future, exc)
+                    return
             else:
                 for _, future in batch:
                     _settle(future, None)
@@ -105,6 +128,14 @@ class InteractionWriter:
     async def _insert(self, interactions: list[NewInteraction]) -> None:
         async with self._sessions() as session:
             await add_interactions(session, interactions, query_cap=self._query_cap)
+
+
+def _caused_by_data(error: Exception) -> bool:
+    """Tell whether the database rejected a row: SQLSTATE class 22 or 23."""
+    if not isinstance(error, DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in {"22", "23"}
 
 
 def _settle(future: "asyncio.Future[None]", error: Exception | None) -> None:

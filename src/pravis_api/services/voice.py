@@ -45,6 +45,9 @@ from pravis_api.services.storage import RECORDING_CONTENT_TYPES, BlobStore
 
 logger = logging.getLogger(__name__)
 
+# The SQLSTATE of a row whose user no longer exists.
+FOREIGN_KEY_VIOLATION = "23503"
+
 AUDIO_FIELD = "audio"
 
 
@@ -218,7 +221,7 @@ class VoiceService:
         min_word_confidence: float,
         max_unknown_word_share: float,
         query_cap: int = DEFAULT_QUERY_CAP,
-        writer: InteractionWriter | None = None,
+        interactions: InteractionWriter | None = None,
     ) -> None:
         self.session = session
         self.speech_to_text = speech_to_text
@@ -229,7 +232,7 @@ class VoiceService:
         self.min_word_confidence = min_word_confidence
         self.max_unknown_word_share = max_unknown_word_share
         self.query_cap = query_cap
-        self.writer = writer
+        self.interactions = interactions
 
     async def answer_recording(
         self, data: bytes, shopper: Shopper, speak: SpeakRequest | None = None
@@ -348,7 +351,8 @@ class VoiceService:
         except IntegrityError as exc:
             await self.session.rollback()
             await self._discard_recording(interaction.recording_blob)
-            if interaction.user_id is None:
+            foreign_key = getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION
+            if interaction.user_id is None or not foreign_key:
                 raise
             # The only foreign key: the account was deleted mid-request.
             raise AuthenticationError("This account no longer exists.") from exc
@@ -370,13 +374,13 @@ class VoiceService:
         return reply
 
     async def _insert(self, interaction: NewInteraction) -> None:
-        if self.writer is None or not autocommit(self.session):
+        if self.interactions is None or not autocommit(self.session):
             await add_interaction(self.session, interaction, query_cap=self.query_cap)
             return
         # The session's statements have committed: its connection goes back
         # to the pool while the row waits for its batch.
         await self.session.commit()
-        await self.writer.add(interaction)
+        await self.interactions.add(interaction)
 
     async def _store_recording(
         self, interaction: NewInteraction, data: bytes
