@@ -167,7 +167,8 @@ SpeechServiceDep = Annotated[SpeechService, Depends(get_speech_service)]
 
 @dataclass(frozen=True, slots=True)
 class VoiceRoute:
-    """What a voice route needs besides the caller: one dependency for all."""
+    """The service, settings, cache and telemetry of a voice route, as one
+    dependency."""
 
     service: VoiceService
     settings: Settings
@@ -177,10 +178,11 @@ class VoiceRoute:
 
 async def get_voice_route(request: Request, session: ReadSessionDep) -> VoiceRoute:
     # Autocommit suffices: the pipeline reads, then writes one row.
+    settings = _settings(request)
     state = request.app.state
     return VoiceRoute(
-        voice_service(session, state.resources, state.settings),
-        state.settings,
+        voice_service(session, _resources(request), settings),
+        settings,
         state.response_cache,
         state.telemetry,
     )

@@ -1,6 +1,6 @@
 """SQL text sent to asyncpg directly, on the connection a session has checked out.
 
-Every assistant turn sends three or four statements. On the 2-core test
+Every assistant turn reads with up to three statements. On the 2-core test
 machine one search through SQLAlchemy's `exec_driver_sql` took about
 170 µs of API CPU and through asyncpg's own `fetch` about 60 µs
 (bench/query_cost.py). SQLAlchemy still owns the pool and the connection.

@@ -1,7 +1,9 @@
 """Voice interactions: the insert of each turn and the recent turns of a session.
 
-Both run on every assistant turn, as SQL text through `db.driver` for the
-reasons given there and in `repositories.products`.
+Both run on every assistant turn, as SQL text for the reason given in
+`repositories.products`. The read goes through `db.driver`; the inserts go
+through SQLAlchemy, one row at a time or in batches from
+`services.interaction_writer`.
 """
 
 import hashlib
