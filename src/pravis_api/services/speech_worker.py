@@ -220,6 +220,9 @@ def transcribe_pcm(
     if not pcm:
         return (), ()  # the decoder raises IndexError on an empty buffer
 
+    # NOTE: the front end keeps its noise estimate from the last recording,
+    # so the same audio may be heard differently after another. Resetting it
+    # (decoder.reinit_feat()) cost accuracy in bench/speech_accuracy.py.
     decoder.start_utt()
     try:
         decoder.process_raw(pcm, full_utt=True)
