@@ -15,7 +15,7 @@ step as /voice/query. The sets:
   English voices of eSpeak NG;
 - accents: the same commands spoken by eSpeak NG's British (`en`), Received
   Pronunciation, Caribbean and plain American voices, made here;
-- other: speech about something else, which must get no action: fifteen
+- other: speech about something else, which must get no action: sixty
   synthesised sentences and the six real recordings of tests/data.
 
 The per-stage times are those a request would see with an idle pool:
@@ -68,6 +68,29 @@ OTHER_SENTENCES = (
     "who won the football game", "send a message to john",
     "what time is it in tokyo", "book a table for two tonight",
     "how many kilometers to boston", "read me the news",
+    # Everyday requests and remarks, some with words the boutique's commands
+    # use too (open, find, order, show me, home, exchange).
+    "turn off the kitchen lights", "what's the score of the cricket match",
+    "how do i make pancakes", "remind me to call the dentist on monday",
+    "the train leaves at half past nine", "can you spell necessary",
+    "tell me a joke", "how far away is the moon", "i will be home by six tonight",
+    "my car needs new tyres", "what's the exchange rate for euros",
+    "play the next song", "who wrote hamlet", "schedule a meeting with sarah",
+    "the printer is out of paper", "what is two plus two",
+    "how do you say thank you in spanish", "open the garage door",
+    "find a recipe for chicken curry", "is it going to rain tomorrow",
+    "set a timer for ten minutes", "wake me up at six thirty",
+    "what's on my calendar today", "how old is the eiffel tower",
+    "text my brother that i'm running late", "where is the nearest petrol station",
+    "what movies are playing tonight", "translate good night into french",
+    "i lost my keys again", "the dog needs a walk", "call a plumber",
+    "what does photosynthesis mean", "turn up the volume", "lock the front door",
+    "how many days until christmas", "start a new playlist",
+    "what's the traffic like on the highway", "order a pizza with extra cheese",
+    "how do i fix a flat tyre", "my phone battery is low",
+    "what is the speed of light", "read my new emails",
+    "the meeting has been moved to thursday", "put the kettle on",
+    "show me photos from last summer",
 )  # fmt: skip
 OTHER_VOICES = ("en-us+klatt3", "en-us+klatt", "en-us+f2", "en")
 
