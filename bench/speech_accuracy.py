@@ -46,11 +46,9 @@ from pravis_api.services.assistant.understanding import (  # noqa: E402
     Request,
     understand_spoken,
 )
-from pravis_api.services.demo_catalogue import demo_products  # noqa: E402
 from pravis_api.services.speech.espeak import SAMPLE_RATE, espeak  # noqa: E402
 from pravis_api.services.speech.language_model import vocabulary_of  # noqa: E402
 from pravis_api.services.speech_pool import SpeechWorkerPool  # noqa: E402
-from pravis_api.services.voice import transcript_and_words  # noqa: E402
 
 # Recordings of human speakers, none of them a boutique request.
 REAL = sorted(
@@ -215,6 +213,11 @@ def resident_mb(pid: int) -> tuple[float, float]:
 async def run_set(
     pool: SpeechWorkerPool, model: Any, clips: list[Clip], options: argparse.Namespace
 ) -> list[Outcome]:
+    # Imported here and in main(), not at the top: each speech worker starts
+    # by importing this file (spawn), and these two modules would add about
+    # 80 MB to its resident memory.
+    from pravis_api.services.voice import transcript_and_words
+
     outcomes = []
     for clip in clips:
         started = time.perf_counter()
@@ -269,6 +272,8 @@ def report(name: str, outcomes: list[Outcome]) -> str:
 
 
 async def main() -> None:
+    from pravis_api.services.demo_catalogue import demo_products
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="list misses")
     parser.add_argument("--min-confidence", type=float, default=0.0)
