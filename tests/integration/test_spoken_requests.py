@@ -5,6 +5,7 @@ search a new shopper would try first, with its reply spoken back."""
 import asyncio
 import io
 import json
+import wave
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,27 @@ async def test_real_recording_query_takes_no_action(
     assert reply["action"] is None
     assert reply["entities"] == {}
     assert reply["products"] == []
+
+
+@pytest.mark.parametrize("seconds", [0.1, 0.2, 0.3])
+async def test_short_silence_query_takes_no_action(
+    client: httpx.AsyncClient, catalogue: None, seconds: float
+) -> None:
+    # A quick tap on the microphone: the decoder's n-best list of such a
+    # recording holds empty entries.
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16_000)
+        writer.writeframes(b"\0\0" * round(16_000 * seconds))
+
+    response = await client.post(
+        QUERY, files={"audio": ("tap.wav", buffer.getvalue(), "audio/wav")}
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["action"] is None
 
 
 async def test_spoken_red_dresses_search_speaks_reply(

@@ -260,6 +260,8 @@ def _alternatives(
     seen = {tuple(word.text for word in best)}
     alternatives = []
     for hypothesis in itertools.islice(decoder.nbest(), NBEST):
+        if hypothesis is None:
+            continue  # the n-best search of a short, silent recording
         texts = tuple(
             _spelling(token)
             for token in hypothesis.hypstr.split()
