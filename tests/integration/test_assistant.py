@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.core.money import format_price
 from pravis_api.models.voice_interaction import VoiceInteraction
+from tests.conftest import register_and_login
 
 COMMAND = "/api/v1/voice/command"
 
@@ -22,8 +23,15 @@ def new_session() -> str:
     return f"assistant-{uuid.uuid4().hex}"
 
 
-async def say(client: httpx.AsyncClient, text: str, session_id: str) -> dict[str, Any]:
-    response = await client.post(COMMAND, json={"text": text, "session_id": session_id})
+async def say(
+    client: httpx.AsyncClient,
+    text: str,
+    session_id: str,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    response = await client.post(
+        COMMAND, json={"text": text, "session_id": session_id}, headers=headers
+    )
     assert response.status_code == 200, response.text
     reply: dict[str, Any] = response.json()
     return reply
@@ -140,6 +148,36 @@ async def test_three_turn_context(client: httpx.AsyncClient) -> None:
         "quantity": 1,
     }
     assert second["products"][1]["name"] in third["reply"]
+
+
+async def test_ordinals_count_in_last_search(client: httpx.AsyncClient) -> None:
+    session = new_session()
+    results = await say(client, "show me red dresses in size small", session)
+    await say(client, "add the first one", session)
+    await say(client, "tell me more about the third one", session)
+
+    second = await say(client, "add the second one", session)
+
+    assert len(results["products"]) >= 3
+    assert second["action"]["type"] == "addToCart"
+    assert second["action"]["product_id"] == results["products"][1]["id"]
+
+
+async def test_context_belongs_to_its_speaker(client: httpx.AsyncClient) -> None:
+    session = new_session()
+    alice = await register_and_login(client)
+    bob = await register_and_login(client)
+    results = await say(client, "show me red dresses", session, alice)
+
+    # Another shopper, then an anonymous one, sending Alice's session id.
+    for headers in (bob, {}):
+        reply = await say(client, "tell me more about the first one", session, headers)
+        assert reply["products"] == []
+        assert reply["action"] is None
+    own = await say(client, "tell me more about the first one", session, alice)
+
+    assert own["intent"] == "product_details"
+    assert [item["id"] for item in own["products"]] == [results["products"][0]["id"]]
 
 
 async def test_interactions_record_products_shown(

@@ -103,9 +103,13 @@ _LOCK_BATCHES = (
 )
 # Distinct queries kept per day when the caller does not say.
 DEFAULT_QUERY_CAP = 1000
+# A session id is chosen by the client, so the turns are also matched on the
+# speaker: another shopper who sends the same id starts a conversation of
+# their own, and anonymous turns never mix with a signed-in shopper's.
 _RECENT_TURNS = (
     "SELECT intent, entities, action, product_ids FROM voice_interactions "
-    "WHERE session_id = $1 ORDER BY created_at DESC LIMIT $2"
+    "WHERE session_id = $1 AND user_id IS NOT DISTINCT FROM $2::uuid "
+    "ORDER BY created_at DESC LIMIT $3"
 )
 
 
@@ -225,8 +229,9 @@ def _insert_arguments(interaction: NewInteraction, query_cap: int) -> tuple[Any,
 
 
 async def recent_turns(
-    session: AsyncSession, session_id: str, limit: int
+    session: AsyncSession, session_id: str, user_id: uuid.UUID | None, limit: int
 ) -> list[Turn]:
-    """The session's latest turns, newest first."""
-    rows = await fetch(session, _RECENT_TURNS, (session_id, limit))
+    """Return the speaker's latest turns in the session, newest first
+    (user_id None for an anonymous shopper)."""
+    rows = await fetch(session, _RECENT_TURNS, (session_id, user_id, limit))
     return [Turn(**row) for row in rows]

@@ -258,7 +258,9 @@ class VoiceService:
         transcript, heard = transcript_and_words(
             result, self.min_word_confidence, self.max_unknown_word_share
         )
-        answer = await self.assistant.respond(heard, shopper.session_id, spoken=True)
+        answer = await self.assistant.respond(
+            heard, shopper.session_id, user_id=shopper.user_id, spoken=True
+        )
         timings["understand"] = elapsed_ms(step)
 
         interaction = _new_interaction(shopper, "audio", transcript, answer)
@@ -287,7 +289,9 @@ class VoiceService:
     ) -> VoiceReply:
         """Understand a typed request and store the interaction."""
         started = time.perf_counter()
-        answer = await self.assistant.respond(text, shopper.session_id)
+        answer = await self.assistant.respond(
+            text, shopper.session_id, user_id=shopper.user_id
+        )
         timings = {"understand": elapsed_ms(started)}
         interaction = _new_interaction(shopper, "text", text, answer)
         speech = await self._speak(answer.reply, speak, timings)

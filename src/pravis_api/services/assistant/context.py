@@ -20,7 +20,7 @@ _PRODUCT_INTENTS = ("product_details", "price", "availability", "add_to_cart")
 
 @dataclass(slots=True)
 class Context:
-    # The latest list of products shown, which "the second one" refers to.
+    # The latest search results shown, which "the second one" refers to.
     last_products: list[uuid.UUID] = field(default_factory=list)
     # The latest search's filters (entity keys) and its text query.
     search_filters: dict[str, Any] = field(default_factory=dict)
@@ -29,12 +29,15 @@ class Context:
     focus: uuid.UUID | None = None
 
 
-async def load_context(session: AsyncSession, session_id: str) -> Context:
-    turns = await recent_turns(session, session_id, CONTEXT_TURNS)
+async def load_context(
+    session: AsyncSession, session_id: str, user_id: uuid.UUID | None
+) -> Context:
+    turns = await recent_turns(session, session_id, user_id, CONTEXT_TURNS)
     context = Context()
+    seen_products = False
     for turn in turns:  # newest first
-        if not context.last_products and turn.product_ids:
-            context.last_products = list(turn.product_ids)
+        if not seen_products and turn.product_ids:
+            seen_products = True
             # "It" means the newest product shown on its own; after a list of
             # several, "it" is ambiguous and has no focus.
             product_id = turn.entities.get("product_id")
@@ -42,6 +45,10 @@ async def load_context(session: AsyncSession, session_id: str) -> Context:
                 context.focus = uuid.UUID(product_id)
             elif len(turn.product_ids) == 1:
                 context.focus = turn.product_ids[0]
+        # "The second one" counts in the last search's results, not in the
+        # one product that a details or cart reply showed since.
+        if not context.last_products and turn.intent == "search" and turn.product_ids:
+            context.last_products = list(turn.product_ids)
         if not context.search_filters and turn.intent == "search" and turn.action:
             context.search_filters = dict(turn.action.get("filters") or {})
             context.search_query = str(turn.action.get("query") or "")

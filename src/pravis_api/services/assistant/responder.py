@@ -4,6 +4,7 @@ Every product name, price and stock figure in a reply is read from the
 database for this turn; nothing is made up or remembered from training.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -62,24 +63,31 @@ class Assistant:
         self.max_products = max_products
 
     async def respond(
-        self, text: str, session_id: str, *, spoken: bool = False
+        self,
+        text: str,
+        session_id: str,
+        *,
+        user_id: uuid.UUID | None = None,
+        spoken: bool = False,
     ) -> AssistantReply:
         """Understand one turn of the conversation and reply from the catalogue.
 
-        With `spoken`, the text is a transcript: see `understand_spoken`.
+        The conversation so far is the session's turns of the same speaker
+        (`user_id`, None when anonymous). With `spoken`, the text is a
+        transcript: see `understand_spoken`.
         """
         request = understand_spoken(text) if spoken else understand(text)
         intent = request.intent
         if intent == "search":
             # Only a search that narrows the last one reads the conversation.
             context = (
-                await load_context(self.session, session_id)
+                await load_context(self.session, session_id, user_id)
                 if _narrows_last_search(request)
                 else Context()
             )
             return await self._search(request, context)
         if intent in ("product_details", "price", "availability", "add_to_cart"):
-            context = await load_context(self.session, session_id)
+            context = await load_context(self.session, session_id, user_id)
             return await self._about_product(request, context)
         if intent == "policy" and request.topic is not None:
             return await self._policy(request.topic)

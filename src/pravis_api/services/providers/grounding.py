@@ -8,6 +8,7 @@ the templates wrote. It tells the model to use no other facts.
 """
 
 import json
+import uuid
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -103,9 +104,14 @@ class WrittenReplyAssistant(Assistant):
         self.writer = writer
 
     async def respond(
-        self, text: str, session_id: str, *, spoken: bool = False
+        self,
+        text: str,
+        session_id: str,
+        *,
+        user_id: uuid.UUID | None = None,
+        spoken: bool = False,
     ) -> AssistantReply:
-        answer = await super().respond(text, session_id, spoken=spoken)
+        answer = await super().respond(text, session_id, user_id=user_id, spoken=spoken)
         policies = await list_policies(self.session)
         turn = ReplyTurn(
             text=text,
