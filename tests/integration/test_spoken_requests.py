@@ -33,10 +33,10 @@ REAL_RECORDINGS = [
     *sorted(path.name for path in DATA.glob("cards-*.wav")),
 ]
 # The share of the spoken set whose intent and main entities must come out
-# right. bench/speech_accuracy.py measured 52 of 64 (81%) with pocketsphinx
-# 5.1.1, the same on every run. The floor allows one clip less, in case
+# right. bench/speech_accuracy.py measured 50 of 64 (78%) with pocketsphinx
+# 5.1.1, in any order of the clips. The floor allows one clip less, in case
 # another PocketSphinx build decodes a clip differently.
-SPOKEN_SET_FLOOR = 0.79
+SPOKEN_SET_FLOOR = 0.76
 QUERY = "/api/v1/voice/query"
 
 
@@ -124,6 +124,28 @@ async def test_spoken_set_accuracy_floor(
     right = len(SPOKEN_SET) - len(failed)
     assert len(SPOKEN_SET) >= 60
     assert right / len(SPOKEN_SET) >= SPOKEN_SET_FLOOR, "\n".join(failed)
+
+
+async def test_reading_ignores_previous_recording(demo_model: ModelFiles) -> None:
+    # One worker, so both readings of the clip come from the same decoder.
+    # Without a reset of the front end per recording, "open the home page"
+    # comes out as "open the full page" first and as "open the full
+    # homepage" after "do you ship abroad".
+    pool = SpeechWorkerPool(workers=1, queue_limit=2, timeout_seconds=60)
+    await pool.start()
+    try:
+        clip = (SPOKEN / "command-52.ogg").read_bytes()
+        first = await pool.transcribe(clip, max_seconds=30, model=demo_model)
+        await pool.transcribe(
+            (SPOKEN / "command-49.ogg").read_bytes(), max_seconds=30, model=demo_model
+        )
+        again = await pool.transcribe(clip, max_seconds=30, model=demo_model)
+    finally:
+        await pool.close()
+
+    assert first.transcript
+    assert again.transcript == first.transcript
+    assert again.alternatives == first.alternatives
 
 
 async def test_boutique_model_returns_alternatives(

@@ -220,9 +220,10 @@ def transcribe_pcm(
     if not pcm:
         return (), ()  # the decoder raises IndexError on an empty buffer
 
-    # NOTE: the front end keeps its noise estimate from the last recording,
-    # so the same audio may be heard differently after another. Resetting it
-    # (decoder.reinit_feat()) cost accuracy in bench/speech_accuracy.py.
+    # The front end otherwise carries state (its noise estimate, it seems)
+    # over from the worker's last recording, so the same audio was heard
+    # differently depending on which recording came before it.
+    decoder.reinit_feat()
     decoder.start_utt()
     try:
         decoder.process_raw(pcm, full_utt=True)
