@@ -137,7 +137,9 @@ async def test_products_ignore_unknown_parameters(client: httpx.AsyncClient) -> 
         ({"page_size": 101}, "page_size"),
         ({"page_size": 0}, "page_size"),
         ({"category": "hats"}, "category"),
-        ({"min_price": 50, "max_price": 10}, "min_price"),
+        ({"category": "bogus", "color": "red"}, "category"),
+        ({"min_price": 50, "max_price": 10}, "max_price"),
+        ({"min_price": 100, "max_price": "99.99"}, "max_price"),
         ({"q": "x" * 201}, "q"),
         ({"in_stock": "maybe"}, "in_stock"),
     ],
@@ -148,7 +150,18 @@ async def test_products_bad_filters(
     response = await client.get(PRODUCTS, params=params)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
-    assert field in response.json()["detail"]
+    body = response.json()
+    assert [error["field"] for error in body["errors"]] == [field]
+    assert field in body["detail"]
+
+
+async def test_products_equal_price_bounds(client: httpx.AsyncClient) -> None:
+    product = (await list_products(client, page_size=1))["items"][0]
+    price = product["price_minor"] / 100
+    page = await list_products(client, min_price=price, max_price=price)
+    assert page["total"] >= 1
+    for item in page["items"]:
+        assert item["price_minor"] == product["price_minor"]
 
 
 async def test_product_by_id_and_slug(client: httpx.AsyncClient) -> None:
@@ -214,6 +227,19 @@ async def test_admin_creates_updates_deletes(
     assert (await client.get(f"{PRODUCTS}/{product['id']}")).status_code == 404
 
 
+def error_fields(response: httpx.Response) -> list[str]:
+    return [error["field"] for error in response.json().get("errors", [])]
+
+
+async def create_test_product(
+    client: httpx.AsyncClient, headers: dict[str, str], **changes: Any
+) -> dict[str, Any]:
+    response = await client.post(PRODUCTS, json=new_product(**changes), headers=headers)
+    assert response.status_code == 201, response.text
+    product: dict[str, Any] = response.json()
+    return product
+
+
 async def test_admin_write_duplicate_slug(
     client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
@@ -223,6 +249,154 @@ async def test_admin_write_duplicate_slug(
         PRODUCTS, json=new_product(slug=existing["slug"]), headers=headers
     )
     assert response.status_code == 409
+    assert error_fields(response) == ["slug"]
+    assert existing["slug"] in response.json()["detail"]
+
+
+async def test_admin_update_duplicate_slug(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    headers = await admin_headers(client, db_session)
+    existing = (await list_products(client, page_size=1))["items"][0]
+    product = await create_test_product(client, headers)
+    response = await client.patch(
+        f"{PRODUCTS}/{product['id']}", json={"slug": existing["slug"]}, headers=headers
+    )
+    assert response.status_code == 409, response.text
+    assert error_fields(response) == ["slug"]
+    assert existing["slug"] in response.json()["detail"]
+    after = await client.get(f"{PRODUCTS}/{product['id']}")
+    assert after.json()["slug"] == product["slug"]
+
+
+# Every field of an update whose column is NOT NULL.
+NOT_NULL_FIELDS = [
+    "name",
+    "slug",
+    "description",
+    "category",
+    "care",
+    "price_minor",
+    "currency",
+    "rating",
+    "review_count",
+    "featured",
+    "colors",
+    "sizes",
+    "image_urls",
+    "tags",
+]
+
+
+@pytest.mark.parametrize("field", NOT_NULL_FIELDS)
+async def test_admin_update_null_rejected(
+    client: httpx.AsyncClient, db_session: AsyncSession, field: str
+) -> None:
+    headers = await admin_headers(client, db_session)
+    product = await create_test_product(client, headers)
+    response = await client.patch(
+        f"{PRODUCTS}/{product['id']}", json={field: None}, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert error_fields(response) == [field]
+    assert response.json()["request_id"]
+    after = await client.get(f"{PRODUCTS}/{product['id']}")
+    assert after.json() == product
+
+
+async def test_admin_update_null_clears_optional(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    headers = await admin_headers(client, db_session)
+    product = await create_test_product(client, headers, weave="jamdani")
+    cleared = {
+        "subcategory": None,
+        "fabric": None,
+        "weave": None,
+        "origin": None,
+        "original_price_minor": None,
+    }
+    response = await client.patch(
+        f"{PRODUCTS}/{product['id']}", json=cleared, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    for field in cleared:
+        assert response.json()[field] is None, field
+
+
+async def test_update_schema_not_null_fields(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    properties = schema["components"]["schemas"]["ProductUpdate"]["properties"]
+    for field in NOT_NULL_FIELDS:
+        assert {"type": "null"} not in properties[field].get("anyOf", []), field
+    assert {"type": "null"} in properties["fabric"]["anyOf"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "vbscript:msgbox(1)",
+        "ftp://example.com/dress.jpg",
+        "file:///etc/passwd",
+        "images/dress.jpg",
+        "//evil.example/dress.jpg",
+        "/\\evil.example/dress.jpg",
+        "https://",
+        "https:///dress.jpg",
+        "http:dress.jpg",
+        "https://shop.example@evil.example/dress.jpg",
+        "https://cdn.example.com:99999/dress.jpg",
+        "https://cdn.example.com/summer dress.jpg",
+        "https://cdn.example.com/dress.jpg\n",
+        "/images/\x00dress.jpg",
+        "",
+        "https://cdn.example.com/" + "a" * 2048,
+    ],
+)
+async def test_admin_write_image_url_rejected(
+    client: httpx.AsyncClient, db_session: AsyncSession, url: str
+) -> None:
+    headers = await admin_headers(client, db_session)
+    valid = "https://cdn.example.com/dress.jpg"
+    created = await client.post(
+        PRODUCTS, json=new_product(image_urls=[valid, url]), headers=headers
+    )
+    assert created.status_code == 422, created.text
+    assert error_fields(created) == ["image_urls.1"]
+
+    product = await create_test_product(client, headers)
+    updated = await client.patch(
+        f"{PRODUCTS}/{product['id']}", json={"image_urls": [url]}, headers=headers
+    )
+    assert updated.status_code == 422, updated.text
+    assert error_fields(updated) == ["image_urls.0"]
+    after = await client.get(f"{PRODUCTS}/{product['id']}")
+    assert after.json()["image_urls"] == []
+
+
+async def test_admin_write_image_urls_accepted(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    headers = await admin_headers(client, db_session)
+    urls = [
+        "https://cdn.example.com/products/dress-1.jpg?w=800&fit=crop",
+        "HTTP://cdn.example.com:8080/dress-2.jpg",
+        "https://[2001:db8::1]/dress-3.jpg",
+        "/images/products/test-linen-dress-1.jpg",
+        "https://cdn.example.com/" + "a" * 2000,
+    ]
+    product = await create_test_product(client, headers, image_urls=urls)
+    assert product["image_urls"] == urls
+    updated = await client.patch(
+        f"{PRODUCTS}/{product['id']}", json={"image_urls": urls[:1]}, headers=headers
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["image_urls"] == urls[:1]
 
 
 @pytest.mark.parametrize(
@@ -247,7 +421,20 @@ async def test_admin_write_invalid(
     headers = await admin_headers(client, db_session)
     response = await client.post(PRODUCTS, json=new_product(**changes), headers=headers)
     assert response.status_code == 422, response.text
-    assert field in response.text
+    fields = [name.split(".")[0] for name in error_fields(response)]
+    assert fields == [field]
+
+
+async def test_admin_update_original_below_price(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    headers = await admin_headers(client, db_session)
+    product = await create_test_product(client, headers)
+    response = await client.patch(
+        f"{PRODUCTS}/{product['id']}", json={"price_minor": 9000}, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    assert error_fields(response) == ["original_price_minor"]
 
 
 async def test_shopper_cannot_write_catalogue(client: httpx.AsyncClient) -> None:

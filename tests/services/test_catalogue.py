@@ -1,13 +1,20 @@
 """The demo seed and catalogue writes against the real database."""
 
+import uuid
 from collections import Counter
 
+import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pravis_api.models.policy import StorePolicy
-from pravis_api.models.product import CATEGORIES, Product
-from pravis_api.services.catalogue import seed_demo_catalogue
+from pravis_api.models.product import CATEGORIES, Product, ProductUpdate
+from pravis_api.services.catalogue import (
+    create_product,
+    seed_demo_catalogue,
+    update_product,
+)
 from pravis_api.services.demo_catalogue import demo_products
 
 
@@ -50,3 +57,18 @@ async def test_seed_derives_search_fields(db_session: AsyncSession) -> None:
     ]
     assert product.category in product.search_keywords
     assert product.search_vector
+
+
+async def test_update_not_null_violation_not_conflict(
+    db_session: AsyncSession,
+) -> None:
+    payload = demo_products()[0].model_copy(
+        update={"slug": f"test-{uuid.uuid4().hex[:8]}"}
+    )
+    product = await create_product(db_session, payload)
+    # model_construct skips the check that rejects null, so the database
+    # raises a NOT NULL violation, which is no slug conflict.
+    changes = ProductUpdate.model_construct(description=None)
+    with pytest.raises(IntegrityError) as raised:
+        await update_product(db_session, product.id, changes)
+    assert getattr(raised.value.orig, "sqlstate", None) == "23502"

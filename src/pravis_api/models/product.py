@@ -2,10 +2,20 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
-from sqlalchemy import Column, Computed, Index, String, Text
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    HttpUrl,
+    StringConstraints,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+)
+from sqlalchemy import Column, Computed, Index, String, Text, inspect
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
@@ -34,6 +44,8 @@ APPAREL_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
 ONE_SIZE = "One Size"
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 SIZE_PATTERN = r"^[A-Za-z0-9 .]{1,16}$"
+# Image URLs are links, never data: URIs, so this leaves ample room.
+MAX_IMAGE_URL_LENGTH = 2048
 
 # Weighted text search: the name counts most, then the attributes a shopper
 # names (category, colours, fabric, weave, origin, tags), then the
@@ -135,10 +147,70 @@ class Product(ProductBase, table=True):
         return None
 
 
+# Columns that are NOT NULL: an update may leave them out but not set them
+# to null.
+NOT_NULL_COLUMNS = frozenset(
+    name for name, column in inspect(Product).columns.items() if not column.nullable
+)
+
+
 def _check_text(value: str | None) -> str | None:
     if value is not None and has_control_characters(value, allowed="\n\t"):
         raise ValueError("must not contain control characters")
     return value
+
+
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+_IMAGE_URL_FORMS = "an absolute http or https URL, or a path starting with a single /"
+
+
+def _check_image_url(value: str) -> str:
+    """Accept an absolute http or https URL, or a path on the shop's own site.
+
+    Other schemes (javascript:, data:, file:) and scheme-relative URLs
+    (//host, or /\\host, which browsers read the same way) are rejected,
+    because API responses and voice replies hand these URLs to browsers.
+    The value is stored as sent, not normalised.
+    """
+    if has_control_characters(value) or any(
+        char.isspace() or char == "\\" for char in value
+    ):
+        raise ValueError(
+            "must not contain spaces, backslashes or control characters. "
+            "Percent-encode them."
+        )
+    if value.startswith("/"):
+        if value.startswith("//"):
+            raise ValueError(f"must be {_IMAGE_URL_FORMS}, not //host")
+        return value
+    _check_absolute_url(value)
+    return value
+
+
+def _check_absolute_url(value: str) -> None:
+    # HttpUrl parses by the WHATWG URL Standard, as browsers do, and checks the
+    # scheme, host and port. It also accepts https:///host and http:host, so
+    # the text as sent, which is what gets stored, must have a //host part.
+    try:
+        _HTTP_URL.validate_python(value)
+        parts = urlsplit(value)
+    except ValueError:  # pydantic's ValidationError included
+        raise ValueError(f"must be {_IMAGE_URL_FORMS}") from None
+    if not parts.netloc:
+        raise ValueError(f"must be {_IMAGE_URL_FORMS}")
+    if parts.username is not None:
+        raise ValueError("must not contain a user name or password")
+
+
+ImageUrl = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_IMAGE_URL_LENGTH),
+    AfterValidator(_check_image_url),
+]
+IMAGE_URLS_DESCRIPTION = (
+    "Absolute http or https URLs, or paths on the shop's site starting with /, "
+    f"each at most {MAX_IMAGE_URL_LENGTH} characters."
+)
 
 
 class ProductWrite(SQLModel):
@@ -193,21 +265,46 @@ class ProductWrite(SQLModel):
 class ProductCreate(ProductWrite, ProductBase):
     colors: list[str] = Field(default_factory=list, max_length=20)
     sizes: list[SizeStock] = Field(min_length=1, max_length=30)
-    image_urls: list[str] = Field(default_factory=list, max_length=20)
+    image_urls: list[ImageUrl] = Field(
+        default_factory=list, max_length=20, description=IMAGE_URLS_DESCRIPTION
+    )
     tags: list[str] = Field(default_factory=list, max_length=30)
 
-    @model_validator(mode="after")
-    def _original_not_below_price(self) -> "ProductCreate":
-        if (
-            self.original_price_minor is not None
-            and self.original_price_minor < self.price_minor
-        ):
-            raise ValueError("original_price_minor must not be below price_minor")
-        return self
+    @field_validator("original_price_minor")
+    @classmethod
+    def _original_not_below_price(
+        cls, value: int | None, info: ValidationInfo
+    ) -> int | None:
+        # price_minor is declared first, so it is in info.data unless invalid.
+        price_minor = info.data.get("price_minor")
+        if value is not None and price_minor is not None and value < price_minor:
+            raise ValueError("must not be below price_minor")
+        return value
+
+
+def _drop_null_from_schema(schema: dict[str, Any]) -> None:
+    """Remove the null option that `X | None` gives each NOT NULL field."""
+    for name, field_schema in schema.get("properties", {}).items():
+        if name not in NOT_NULL_COLUMNS or "anyOf" not in field_schema:
+            continue
+        options = [
+            option for option in field_schema.pop("anyOf") if option != {"type": "null"}
+        ]
+        if len(options) == 1:
+            field_schema.update(options[0])
+        else:
+            field_schema["anyOf"] = options
+        field_schema.pop("default", None)
 
 
 class ProductUpdate(ProductWrite):
-    """Partial update: only the fields sent are changed."""
+    """Partial update: only the fields sent are changed.
+
+    Fields are optional so that they can be left out. Sending null clears a
+    nullable field (fabric, say) and is rejected for a NOT NULL one.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_from_schema)
 
     name: str | None = Field(default=None, min_length=2, max_length=200)
     slug: str | None = Field(
@@ -231,8 +328,20 @@ class ProductUpdate(ProductWrite):
     featured: bool | None = None
     colors: list[str] | None = Field(default=None, max_length=20)
     sizes: list[SizeStock] | None = Field(default=None, min_length=1, max_length=30)
-    image_urls: list[str] | None = Field(default=None, max_length=20)
+    image_urls: list[ImageUrl] | None = Field(
+        default=None, max_length=20, description=IMAGE_URLS_DESCRIPTION
+    )
     tags: list[str] | None = Field(default=None, max_length=30)
+
+    @field_validator("*")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Runs only for fields the request sent: defaults are not validated.
+        if value is None and info.field_name in NOT_NULL_COLUMNS:
+            raise ValueError(
+                "must not be null. Leave the field out to keep the current value."
+            )
+        return value
 
 
 class ProductPublic(ProductBase):

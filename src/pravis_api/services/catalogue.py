@@ -7,7 +7,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from pravis_api.core.errors import ConflictError, InvalidInputError, NotFoundError
+from pravis_api.core.errors import (
+    ConflictError,
+    FieldError,
+    InvalidInputError,
+    NotFoundError,
+)
 from pravis_api.models.base import utc_now
 from pravis_api.models.policy import StorePolicy
 from pravis_api.models.product import Product, ProductCreate, ProductUpdate
@@ -16,9 +21,30 @@ from pravis_api.services.demo_catalogue import DEMO_POLICIES, demo_products
 logger = logging.getLogger(__name__)
 
 
+UNIQUE_VIOLATION = "23505"
+# The unique index on products.slug (ix_products_slug).
+SLUG_INDEX: str = next(
+    index.name
+    for index in Product.__table__.indexes  # type: ignore[attr-defined]
+    if index.unique and list(index.columns.keys()) == ["slug"]
+)
+
+
+def _is_slug_taken(exc: IntegrityError) -> bool:
+    """Tell whether the error is a unique violation on the slug index."""
+    if getattr(exc.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+        return False
+    # SQLAlchemy's asyncpg adapter chains the driver's exception, which names
+    # the violated constraint or index.
+    driver_error = exc.orig.__cause__ if exc.orig is not None else None
+    constraint: object = getattr(driver_error, "constraint_name", None)
+    return constraint == SLUG_INDEX
+
+
 def _slug_taken(slug: str) -> ConflictError:
     return ConflictError(
-        f"A product with the slug {slug} already exists. Choose another slug."
+        f"A product with the slug {slug} already exists. Choose another slug.",
+        errors=[FieldError("slug", "already in use")],
     )
 
 
@@ -33,6 +59,8 @@ async def create_product(session: AsyncSession, payload: ProductCreate) -> Produ
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
+        if not _is_slug_taken(exc):
+            raise
         raise _slug_taken(payload.slug) from exc
     await session.refresh(product)
     logger.info("catalogue.product_created", extra={"product_id": str(product.id)})
@@ -49,32 +77,32 @@ async def update_product(
     changes = payload.model_dump(exclude_unset=True)
     if "sizes" in changes and payload.sizes is not None:
         changes["sizes"] = [entry.model_dump() for entry in payload.sizes]
+    # ProductUpdate rejects null for the NOT NULL columns.
     for name, value in changes.items():
-        if value is None and name in (
-            "name",
-            "slug",
-            "category",
-            "price_minor",
-            "currency",
-        ):
-            raise InvalidInputError(
-                f"{name} cannot be null; leave it out to keep the current value."
-            )
         setattr(product, name, value)
     if (
         product.original_price_minor is not None
         and product.original_price_minor < product.price_minor
     ):
-        raise InvalidInputError("original_price_minor must not be below price_minor.")
+        raise InvalidInputError(
+            "original_price_minor must not be below price_minor.",
+            errors=[
+                FieldError("original_price_minor", "must not be below price_minor")
+            ],
+        )
     product.refresh_derived_fields()
     product.updated_at = utc_now()
 
+    # The rollback below expires the product, so read the slug first.
+    slug = product.slug
     session.add(product)
     try:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise _slug_taken(str(changes.get("slug"))) from exc
+        if not _is_slug_taken(exc):
+            raise
+        raise _slug_taken(slug) from exc
     await session.refresh(product)
     logger.info("catalogue.product_updated", extra={"product_id": str(product.id)})
     return product

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from pravis_api.api.deps import (
     AdminUser,
@@ -83,17 +83,25 @@ class ProductQuery(BaseModel):
             raise ValueError("must not contain control characters such as NUL")
         return value
 
-    @model_validator(mode="after")
-    def _check(self) -> "ProductQuery":
-        if self.category is not None and self.category not in CATEGORIES:
-            raise ValueError(f"category must be one of: {', '.join(CATEGORIES)}")
-        if (
-            self.min_price is not None
-            and self.max_price is not None
-            and self.min_price > self.max_price
-        ):
-            raise ValueError("min_price must not be above max_price")
-        return self
+    # Field validators, not a model validator, so that each error names its
+    # query parameter instead of the whole query.
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str | None) -> str | None:
+        if value is not None and value not in CATEGORIES:
+            raise ValueError(f"must be one of: {', '.join(CATEGORIES)}")
+        return value
+
+    @field_validator("max_price")
+    @classmethod
+    def _not_below_min_price(
+        cls, value: Decimal | None, info: ValidationInfo
+    ) -> Decimal | None:
+        # min_price is declared first, so it is in info.data unless invalid.
+        min_price = info.data.get("min_price")
+        if value is not None and min_price is not None and value < min_price:
+            raise ValueError(f"must not be below min_price ({min_price})")
+        return value
 
 
 @router.get("", response_model=ProductsPublic, responses=problem_responses(422))
