@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -186,6 +187,37 @@ async def test_event_validation(
         response = await client.post(f"{ANALYTICS}/events", json=body)
         assert response.status_code == 422, body
         assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+async def test_event_rejects_non_finite_number(
+    client: httpx.AsyncClient, db_session: AsyncSession, number: str
+) -> None:
+    """Python's json module reads the literals NaN and Infinity, and 1e400 as
+    infinity, but PostgreSQL's JSON types have no such numbers."""
+    session = session_id()
+    consent = await client.post(
+        f"{ANALYTICS}/consent",
+        json={"session_id": session, "analytics": True, "policy_version": "v1"},
+    )
+    assert consent.status_code == 201
+    events = (
+        '[{"type": "search", "properties": {"q": "saree", "rank": 1.5}},'
+        f' {{"type": "search", "properties": {{"a": {number}}}}}]'
+    )
+
+    response = await client.post(
+        f"{ANALYTICS}/events",
+        content=f'{{"session_id": "{session}", "events": {events}}}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    errors = response.json()["errors"]
+    assert [error["field"] for error in errors] == ["events.1.properties.a"]
+    assert "finite" in errors[0]["message"]
+    assert await count_events(db_session, session) == 0
 
 
 async def test_insights_are_admin_only(

@@ -173,6 +173,16 @@ async def test_speech_speaks_prices_as_words(client: httpx.AsyncClient) -> None:
     assert in_words.headers["x-speech-url"] == priced.headers["x-speech-url"]
 
 
+@pytest.mark.parametrize("text", ["9" * 320, "$" + "9" * 400])
+async def test_speech_spells_long_numbers(client: httpx.AsyncClient, text: str) -> None:
+    response = await client.post(SPEECH, json={"text": text, "format": "wav"})
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "audio/wav"
+    # 320 words or more at 165 words a minute last about two minutes.
+    assert decoded_seconds(response.content) > 60
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

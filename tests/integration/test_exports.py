@@ -302,21 +302,99 @@ async def test_events_export(export_app: tuple[FastAPI, httpx.AsyncClient]) -> N
     await client.delete("/api/v1/users/me", headers=shopper)
 
 
-async def insert_job(status: str) -> uuid.UUID:
+async def insert_job(
+    status: str, date_from: date = date(2041, 5, 1), date_to: date = date(2041, 5, 1)
+) -> uuid.UUID:
     job_id = uuid.uuid4()
     connection = await asyncpg.connect(ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE[0])
     try:
         await connection.execute(
             "INSERT INTO export_jobs (id, kind, format, status, attempts, row_count,"
             " blob_name, date_from, date_to) VALUES ($1, 'interactions', 'jsonl',"
-            " $2, 1, 0, $3, '2041-05-01', '2041-05-01')",
+            " $2, 1, 0, $3, $4, $5)",
             job_id,
             status,
             f"exports/{job_id}/interactions.jsonl",
+            date_from,
+            date_to,
         )
     finally:
         await connection.close()
     return job_id
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"to": "9999-12-31"}, ["to"]),
+        ({"from": "0001-01-01"}, ["from"]),
+        ({"from": "1999-12-31"}, ["from"]),
+        ({"to": "1999-12-31"}, ["to"]),
+        ({"from": "3000-01-01"}, ["from"]),
+        ({"from": "2041-01-01", "to": "3000-01-01"}, ["to"]),
+        ({"from": "2041-02-04", "to": "2041-02-03"}, ["to"]),
+        ({"from": "0001-01-01", "to": "9999-12-31"}, ["from", "to"]),
+    ],
+)
+async def test_export_range_out_of_bounds(
+    export_app: tuple[FastAPI, httpx.AsyncClient],
+    body: dict[str, str],
+    fields: list[str],
+) -> None:
+    app, client = export_app
+    admin, _ = await signed_in(app, client, admin=True)
+    shopper, _ = await signed_in(app, client)
+    admin_jobs = (await client.get(EXPORTS, headers=admin)).json()["total"]
+
+    for url, headers in ((EXPORTS, admin), (MY_EXPORTS, shopper)):
+        response = await client.post(url, json=body, headers=headers)
+
+        assert response.status_code == 422, (url, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        errors = response.json()["errors"]
+        assert [error["field"] for error in errors] == fields
+    assert (await client.get(EXPORTS, headers=admin)).json()["total"] == admin_jobs
+    assert (await client.get(MY_EXPORTS, headers=shopper)).json()["total"] == 0
+
+
+async def test_export_range_bounds_included(
+    export_app: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = export_app
+    admin, _ = await signed_in(app, client, admin=True)
+
+    response = await client.post(
+        EXPORTS,
+        json={"from": "2000-01-01", "to": "2999-12-31"},
+        headers=admin,
+    )
+
+    assert response.status_code == 202, response.text
+    job = await finished(client, response.headers["location"], admin)
+    assert job["status"] == "succeeded", job
+    assert job["from"] == "2000-01-01"
+    assert job["to"] == "2999-12-31"
+
+
+async def test_retry_of_job_ending_at_infinity(
+    export_app: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    """A job stored without the range check may end at date.max, which
+    asyncpg writes as 'infinity'. Its retry exports with no upper bound."""
+    app, client = export_app
+    admin, _ = await signed_in(app, client, admin=True)
+    await commit_interactions(app, None, date(2041, 9, 1), 3)
+    job_id = await insert_job("failed", date(2041, 9, 1), date.max)
+
+    retried = await client.post(f"{EXPORTS}/{job_id}/retry", headers=admin)
+
+    assert retried.status_code == 202, retried.text
+    job = await finished(client, f"{EXPORTS}/{job_id}", admin)
+    assert job["status"] == "succeeded", job
+    assert job["to"] == "9999-12-31"
+    expected = await expected_rows("created_at >= $1", datetime(2041, 9, 1, tzinfo=UTC))
+    assert job["row_count"] == len(expected)
+    assert job["row_count"] >= 3
 
 
 async def test_job_left_running_is_failed_at_next_start(

@@ -1,10 +1,18 @@
 """Requests and responses of the analytics routes."""
 
+import math
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 SessionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
 
@@ -25,9 +33,20 @@ MAX_PROPERTIES = 20
 MAX_BATCH_SCHEMA = 1000
 
 PropertyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-PropertyValue = (
-    Annotated[str, StringConstraints(max_length=256)] | int | float | bool | None
-)
+
+
+def _finite(value: object) -> object:
+    # Python's json module reads NaN, Infinity and numbers past the float
+    # range (1e400) as non-finite floats, which PostgreSQL's JSON types reject.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number, not NaN or Infinity")
+    return value
+
+
+PropertyValue = Annotated[
+    Annotated[str, StringConstraints(max_length=256)] | int | float | bool | None,
+    AfterValidator(_finite),
+]
 
 
 class EventIn(BaseModel):

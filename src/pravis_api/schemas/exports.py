@@ -4,11 +4,18 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 ExportKind = Literal["interactions", "events"]
 ExportFormat = Literal["jsonl", "csv"]
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+# The days an export range may name. Rows carry the time the API stored
+# them, so none is older than the first. The last leaves any real range
+# open, and keeps the day after it within Python's dates.
+EARLIEST_EXPORT_DAY = date(2000, 1, 1)
+LATEST_EXPORT_DAY = date(2999, 12, 31)
 
 
 class ExportCreate(BaseModel):
@@ -16,15 +23,33 @@ class ExportCreate(BaseModel):
 
     kind: ExportKind = "interactions"
     format: ExportFormat = "jsonl"
-    # Days in UTC, both included; either may be left out.
+    # Days in UTC, both included. Either may be left out for an open range.
     date_from: date | None = Field(default=None, alias="from")
     date_to: date | None = Field(default=None, alias="to")
 
-    @model_validator(mode="after")
-    def _order(self) -> "ExportCreate":
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("from must not be after to")
-        return self
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _within_bounds(cls, value: date | None) -> date | None:
+        # Bounded days also keep the range arithmetic finite: asyncpg stores
+        # date.min and date.max as -infinity and infinity, and the day after
+        # date.max raises OverflowError.
+        if value is None:
+            return value
+        if not EARLIEST_EXPORT_DAY <= value <= LATEST_EXPORT_DAY:
+            raise ValueError(
+                f"must be a day from {EARLIEST_EXPORT_DAY} to {LATEST_EXPORT_DAY}, "
+                "or left out for an open range"
+            )
+        return value
+
+    @field_validator("date_to")
+    @classmethod
+    def _not_before_from(cls, value: date | None, info: ValidationInfo) -> date | None:
+        # date_from is missing from info.data when it failed its own check.
+        date_from = info.data.get("date_from")
+        if value is not None and date_from is not None and value < date_from:
+            raise ValueError(f"must not be before from ({date_from})")
+        return value
 
 
 class ExportPublic(BaseModel):

@@ -108,7 +108,11 @@ class ExportQuery:
         if self.date_from is not None:
             conditions.append("created_at >= :start")
             params["start"] = datetime.combine(self.date_from, time(), UTC)
-        if self.date_to is not None:
+        # The request check keeps `to` before date.max, but a job row stored
+        # without that check may name it, because asyncpg reads PostgreSQL's
+        # 'infinity' as date.max. The day after it does not exist, so such a
+        # job has no upper bound.
+        if self.date_to is not None and self.date_to < date.max:
             conditions.append("created_at < :end")
             params["end"] = datetime.combine(
                 self.date_to + timedelta(days=1), time(), UTC

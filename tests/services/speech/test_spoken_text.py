@@ -91,3 +91,78 @@ def test_spoken_text_reply_has_no_digits_or_labels() -> None:
         assert label not in spoken
     assert "eighty nine dollars and fifty cents" in spoken
     assert "in sizes small and medium" in spoken
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        (
+            "Order 12345678901234567 ships today.",
+            "Order one two three four five six seven eight nine zero one two three"
+            " four five six seven ships today.",
+        ),
+        (
+            "$1234567890123456.50",
+            "one two three four five six seven eight nine zero one two three four"
+            " five six dollars and fifty cents",
+        ),
+        (
+            "the 12345678901234567th",
+            "the one two three four five six seven eight nine zero one two three"
+            " four five six seventh",
+        ),
+        (
+            "the 12345678901234511th",
+            "the one two three four five six seven eight nine zero one two three"
+            " four five eleventh",
+        ),
+        (
+            "999999999999999",
+            "nine hundred and ninety nine trillion nine hundred and ninety nine"
+            " billion nine hundred and ninety nine million nine hundred and"
+            " ninety nine thousand nine hundred and ninety nine",
+        ),
+        ("0000000000000000007", "seven"),
+        ("$0000000000000000001", "one dollar"),
+    ],
+)
+def test_spoken_text_long_numbers(text: str, spoken: str) -> None:
+    assert spoken_text(text) == spoken
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9" * 320,
+        "$" + "9" * 400,
+        "€" + "9" * 400 + ".99",
+        "the " + "1" * 400 + "th",
+        "9" * 400 + ".5",
+    ],
+)
+def test_spoken_text_past_num2words_range(text: str) -> None:
+    spoken = spoken_text(text)
+
+    assert not any(character.isdigit() for character in spoken)
+    # Spelled digit by digit, one word a digit.
+    assert len(spoken.split()) >= 320
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("1." + "9" * 40, "one point" + " nine" * 40),
+        (
+            "Rated 4.123456789012345678.",
+            "Rated four point one two three four five"
+            " six seven eight nine zero one two three four five six seven eight.",
+        ),
+        (
+            "555093606.540597",
+            "five hundred and fifty five million ninety three"
+            " thousand six hundred and six point five four zero five nine seven",
+        ),
+    ],
+)
+def test_spoken_text_keeps_every_fraction_digit(text: str, spoken: str) -> None:
+    assert spoken_text(text) == spoken
