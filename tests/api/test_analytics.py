@@ -231,6 +231,30 @@ async def test_insights_are_admin_only(
         assert (await client.get(f"{ANALYTICS}/{path}")).status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "9999-12-01", "to": "9999-12-31"}, "from"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01", "to": "0001-01-02"}, "from"),
+    ],
+)
+async def test_insights_reject_days_out_of_range(
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    params: dict[str, str],
+    field: str,
+) -> None:
+    headers = await admin_headers(client, db_session)
+    for path in ("voice", "usage"):
+        response = await client.get(
+            f"{ANALYTICS}/{path}", params=params, headers=headers
+        )
+
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == field
+
+
 def true_percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]

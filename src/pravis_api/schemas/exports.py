@@ -11,11 +11,11 @@ ExportFormat = Literal["jsonl", "csv"]
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
 
-# The days an export range may name. Rows carry the time the API stored
-# them, so none is older than the first. The last leaves any real range
-# open, and keeps the day after it within Python's dates.
-EARLIEST_EXPORT_DAY = date(2000, 1, 1)
-LATEST_EXPORT_DAY = date(2999, 12, 31)
+# The days a date range of the API (exports, analytics) may name. Rows
+# carry the time the API stored them, so none is older than the first. The
+# last leaves any real range open, and keeps the day after it a valid date.
+FIRST_RANGE_DAY = date(2000, 1, 1)
+LAST_RANGE_DAY = date(2999, 12, 31)
 
 
 class ExportCreate(BaseModel):
@@ -35,9 +35,9 @@ class ExportCreate(BaseModel):
         # date.max raises OverflowError.
         if value is None:
             return value
-        if not EARLIEST_EXPORT_DAY <= value <= LATEST_EXPORT_DAY:
+        if not FIRST_RANGE_DAY <= value <= LAST_RANGE_DAY:
             raise ValueError(
-                f"must be a day from {EARLIEST_EXPORT_DAY} to {LATEST_EXPORT_DAY}, "
+                f"must be a day from {FIRST_RANGE_DAY} to {LAST_RANGE_DAY}, "
                 "or left out for an open range"
             )
         return value
