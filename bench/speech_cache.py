@@ -6,7 +6,8 @@ Start the API first, then run from the repository root:
     .venv/bin/python bench/speech_cache.py --url http://127.0.0.1:8000
 
 The first request synthesises the text (a MISS, not counted); the next N
-requests, one at a time, are hits served from Redis.
+requests, one at a time, are hits, served from the API process's own copy
+of small entries (SPEECH_CACHE_MEMORY_BYTES; 0 makes them Redis hits).
 """
 
 import argparse
