@@ -1,12 +1,23 @@
 """Intent and entity extraction over many phrasings, without the database."""
 
+import itertools
+import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from pravis_api.api.v1.endpoints import products
 from pravis_api.services.assistant.numbers import words_to_digits
-from pravis_api.services.assistant.understanding import LAST, understand
+from pravis_api.services.assistant.understanding import (
+    LAST,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    understand,
+)
+from pravis_api.services.speech import phrases
+from pravis_api.services.speech.language_model import _REFINING, _REFINING_ONES
+from tests.conftest import DATA
 
 # (text, intent, expected entities). Only the keys given are checked, and a
 # key given as None must be absent.
@@ -106,6 +117,25 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("under 50", "search", {"max_price": 50}),
     ("in blue", "search", {"color": "blue"}),
     ("in silk", "search", {"fabric": "silk"}),
+    ("only in blue", "search", {"color": "blue", "category": None, "keywords": []}),
+    ("just in silk", "search", {"fabric": "silk", "keywords": []}),
+    ("now in size small", "search", {"size": "S", "keywords": []}),
+    ("what about in navy", "search", {"color": "navy", "keywords": []}),
+    ("what about size small", "search", {"size": "S", "keywords": []}),
+    ("any in black", "search", {"color": "black", "keywords": []}),
+    ("do you have them in green", "search", {"color": "green", "keywords": []}),
+    ("show me them in cotton", "search", {"fabric": "cotton", "keywords": []}),
+    ("only the blue ones", "search", {"color": "blue", "keywords": []}),
+    ("what about the ones under 50", "search", {"max_price": 50, "keywords": []}),
+    # Request words are not searched for.
+    (
+        "i would love to see linen shirts",
+        "search",
+        {"category": "shirts", "fabric": "linen", "keywords": []},
+    ),
+    ("i'd like to see red dresses", "search", {"color": "red", "keywords": []}),
+    ("hey pravi may i see some silk sarees", "search", {"keywords": []}),
+    ("well i need the whole range of kurtas", "search", {"keywords": ["range"]}),
     # Product details, price and availability.
     ("tell me about the first one", "product_details", {"ordinal": 1}),
     ("more about the second one", "product_details", {"ordinal": 2}),
@@ -127,6 +157,9 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         "availability",
         {"size": "S", "color": "red"},
     ),
+    ("is the red one available in small", "availability", {"color": "red"}),
+    ("are there any left", "availability", {}),
+    ("tell me about those", "product_details", {"refers_back": True}),
     # Add to cart.
     ("add the second one", "add_to_cart", {"ordinal": 2}),
     ("add it to my cart", "add_to_cart", {"refers_back": True}),
@@ -137,6 +170,10 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("add 3 of them to my basket", "add_to_cart", {"quantity": 3}),
     ("buy the second one in medium", "add_to_cart", {"ordinal": 2, "size": "M"}),
     ("add the last one in size small", "add_to_cart", {"ordinal": LAST, "size": "S"}),
+    ("okay add these to my cart please", "add_to_cart", {"refers_back": True}),
+    ("yes please add the first one", "add_to_cart", {"ordinal": 1}),
+    ("could you add it to my bag", "add_to_cart", {"refers_back": True}),
+    ("i want to buy the silk scarf", "add_to_cart", {"category": "scarves"}),
     # Policies.
     ("what is your return policy", "policy", {"topic": "returns"}),
     ("can I return a dress", "policy", {"topic": "returns"}),
@@ -160,6 +197,15 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("checkout", "checkout", {}),
     ("I want to pay now", "checkout", {}),
     ("place my order", "checkout", {}),
+    ("buy it now", "checkout", {}),
+    ("i'm done shopping", "checkout", {}),
+    ("hey pravi can i pay now please", "checkout", {}),
+    ("bring me back", "back", {}),
+    ("go back one page", "back", {}),
+    ("let's go back please", "back", {}),
+    ("head to my profile", "navigate", {"page": "profile"}),
+    ("open the shopping bag", "navigate", {"page": "cart"}),
+    ("okay take me to the home page thanks", "navigate", {"page": "home"}),
     # Conversation.
     ("hello", "greeting", {}),
     ("good morning Pravi", "greeting", {}),
@@ -174,6 +220,20 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("five five", "fallback", {}),
     ("eight of spades four of clubs seven of hearts", "fallback", {}),
     ("what is the weather like", "fallback", {}),
+    # A command word inside a sentence about something else does not act.
+    ("check out this video", "fallback", {}),
+    ("this checkout is slow", "fallback", {}),
+    ("i'll pay you back tomorrow", "fallback", {}),
+    ("go back to sleep", "fallback", {}),
+    ("can we go back to sleep", "fallback", {}),
+    ("that doesn't add up", "fallback", {}),
+    ("don't add it", "fallback", {}),
+    ("please don't add that to my cart", "fallback", {}),
+    ("i'll take that as a no", "fallback", {}),
+    ("go to the shop and buy milk", "fallback", {}),
+    ("my cart is empty", "fallback", {}),
+    ("when will my order arrive", "fallback", {}),
+    ("check out the red dresses", "search", {"color": "red", "category": "dresses"}),
     ("", "fallback", {}),
 ]
 
@@ -208,7 +268,134 @@ def test_understand_table_is_large() -> None:
         ("the second one", "the 2nd one"),
         ("that one", "that one"),
         ("ten of clubs", "10 of clubs"),
+        ("two million", "2000000"),
+        ("one million two hundred thousand", "1200000"),
+        ("a billion", "1000000000"),
     ],
 )
 def test_words_to_digits(text: str, digits: str) -> None:
     assert words_to_digits(text) == digits
+
+
+def test_max_price_same_as_catalogue_search() -> None:
+    assert MAX_PRICE == products.MAX_PRICE
+
+
+@pytest.mark.parametrize(
+    ("text", "min_price", "max_price"),
+    [
+        ("show me dresses under 21474837 dollars", None, MAX_PRICE),
+        ("dresses under " + "9" * 40 + " dollars", None, MAX_PRICE),
+        ("dresses under two million dollars", None, MAX_PRICE),
+        ("dresses over 5000000 dollars", MAX_PRICE, None),
+        ("dresses between 20 and 3000000 dollars", 20, MAX_PRICE),
+        ("dresses around 3000000 dollars", MAX_PRICE, MAX_PRICE),
+        ("dresses around " + "9" * 40 + " dollars", MAX_PRICE, MAX_PRICE),
+        ("dresses under -5 dollars", None, 0),
+        ("dresses under $-5", None, 0),
+        ("dresses under -$5", None, 0),
+        ("dresses under \u22125 dollars", None, 0),
+        ("dresses under minus five dollars", None, 0),
+        ("dresses over negative 5 dollars", 0, None),
+        ("dresses between -5 and 50", 0, 50),
+    ],
+)
+def test_understand_price_outside_limits(
+    text: str, min_price: int | None, max_price: int | None
+) -> None:
+    request = understand(text)
+    assert request.intent == "search"
+    assert request.min_price == min_price
+    assert request.max_price == max_price
+    assert request.price_limited is True
+    assert request.keywords == []
+
+
+@pytest.mark.parametrize(
+    "text", ["dresses under 1000000 dollars", "dresses under 0", "t-shirts 20-40"]
+)
+def test_understand_price_within_limits(text: str) -> None:
+    assert understand(text).price_limited is False
+
+
+@pytest.mark.parametrize(
+    ("text", "requested", "quantity"),
+    [
+        ("add 999999999 of the first one", 999999999, MAX_QUANTITY),
+        ("add twelve of the first one", 12, MAX_QUANTITY),
+        ("add 10 of the first one", 10, 10),
+        ("add 0 of the first one", 0, None),
+        ("add zero of the first one", 0, None),
+        ("add -3 of the first one", -3, None),
+        ("add minus three of the first one", -3, None),
+        ("buy 1000 pieces of the second one", 1000, MAX_QUANTITY),
+    ],
+)
+def test_understand_quantity_outside_limits(
+    text: str, requested: int, quantity: int | None
+) -> None:
+    request = understand(text)
+    assert request.intent == "add_to_cart"
+    assert request.requested_quantity == requested
+    assert request.quantity == quantity
+
+
+def test_search_openings_add_no_keywords() -> None:
+    """Every way the language model's corpus opens, frames or closes a search
+    leaves only the product words."""
+    openings = itertools.product(phrases.SEARCH_OPENINGS, phrases.DETERMINERS)
+    framings = itertools.product(phrases.LEAD_INS, phrases.TAGS)
+    texts = [f"{opening} {determiner} linen shirts" for opening, determiner in openings]
+    texts += [f"{lead_in} show me linen shirts {tag}" for lead_in, tag in framings]
+    texts += [
+        f"linen shirts {qualifier}"
+        for qualifier in ("in stock", "do you have", "you have", "that are")
+    ]
+    leaks = {}
+    for text in texts:
+        request = understand(text)
+        if request.category != "shirts" or request.keywords:
+            leaks[text] = (request.category, request.keywords)
+    assert leaks == {}
+
+
+def test_refining_phrases_narrow_last_search() -> None:
+    """The corpus's refinements name no category and no words of their own,
+    which is what makes the responder refine the last search."""
+    texts = [
+        f"{refining} {value}"
+        for refining in _REFINING
+        for value in ("blue", "silk", "size small", "extra large")
+    ]
+    texts += [
+        f"{refining} {value}"
+        for refining in _REFINING_ONES
+        for value in ("blue ones", "ones under thirty dollars", "ones over 50")
+    ]
+    wrong = {}
+    for text in texts:
+        request = understand(text)
+        if (
+            request.intent != "search"
+            or request.category is not None
+            or request.keywords
+            or not request.has_refinements
+        ):
+            wrong[text] = (request.intent, request.category, request.keywords)
+    assert wrong == {}
+
+
+SPOKEN_SET = json.loads((DATA / "spoken" / "manifest.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "entry", SPOKEN_SET, ids=[entry["file"] for entry in SPOKEN_SET]
+)
+def test_spoken_set_text_understood(entry: dict[str, Any]) -> None:
+    request = understand(entry["text"])
+    assert request.intent == entry["intent"]
+    for key, expected in entry["entities"].items():
+        assert getattr(request, key) == expected, key
+    if request.intent == "search":
+        # Only a narrower kind ("sneaker" among shoes) is searched as a word.
+        assert request.keywords == ([request.kind] if request.kind else [])

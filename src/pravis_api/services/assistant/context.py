@@ -45,9 +45,11 @@ async def load_context(
                 context.focus = uuid.UUID(product_id)
             elif len(turn.product_ids) == 1:
                 context.focus = turn.product_ids[0]
-        # "The second one" counts in the last search's results, not in the
-        # one product that a details or cart reply showed since.
-        if not context.last_products and turn.intent == "search" and turn.product_ids:
+        # "The second one" counts in the last list the shopper could pick
+        # from: search results, or the choices of a "which one do you mean"
+        # reply. The one product a details or cart reply showed is no list.
+        is_list = turn.intent == "search" or len(turn.product_ids) > 1
+        if not context.last_products and is_list and turn.product_ids:
             context.last_products = list(turn.product_ids)
         if not context.search_filters and turn.intent == "search" and turn.action:
             context.search_filters = dict(turn.action.get("filters") or {})

@@ -186,3 +186,46 @@ PAGE_WORDS: dict[str, str] = {
     "profile": "profile",
     "account": "profile",
 }
+
+# Words that carry no search meaning: command words, politeness, fillers,
+# and the words of the entities once they are extracted. A search keeps
+# every other word as a keyword that products must match.
+STOP_WORDS = frozenset(
+    """
+    a an the and or of for to in on at by with from me my i i'm im you your we
+    our it its this that these those them they please show find search see get
+    looking look want need would like could can do does have has got any some
+    something anything more other else just also really very nice pretty
+    lovely beautiful good great new latest best cheap cheaper expensive under
+    below over above less than between around about up most least price
+    prices dollar dollars bucks usd size sizes one ones item items product
+    products add cart bag basket buy order take ill will is are there what
+    which how much many available stock left sell carry browse recommend
+    suggest hi hello hey okay ok yes no thanks thank maybe kind sort type
+    style styles color colour colours colors fabric made wear wearing tell
+    details detail describe description info information cost costs priced
+    availability come comes put place purchase will go open view visit
+    navigate switch back page home checkout check out pay now profile account
+    collection shop catalogue catalog help after same number last quantity
+    pieces piece units unit pair pairs let know
+    love loving adore fancy may might must shall should wish hope hoping
+    wondering interested keen give showing seeing searching shopping
+    option options choice choices all whole full entire only still ready
+    kindly perhaps actually again right today well too alright hmm um uh er
+    pravi wanna gonna minus negative bring jump head done
+    i'd i'll i've let's what's that's it's there's here's who's how's
+    you'd you'll you're we'd we'll we're we've don't doesn't didn't can't
+    won't wouldn't couldn't isn't aren't haven't
+    """.split()
+) | frozenset(
+    # The words of three letters or more in PostgreSQL 15's english.stop list.
+    # The english text search configuration drops them. A search whose
+    # keywords are all among them gets an empty query, which matches nothing.
+    """
+    myself ours ourselves yours yourself yourselves him his himself she her
+    hers herself itself their theirs themselves who whom was were been being
+    had having did doing but because until while against into through during
+    before down off again further then once here when where why both each few
+    such nor not own don
+    """.split()
+)

@@ -12,7 +12,12 @@ _TENS = {
     "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
 }  # fmt: skip
-_SCALES = {"hundred": 100, "thousand": 1000}
+_SCALES = {
+    "hundred": 100,
+    "thousand": 1000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
+}
 _NUMBER_WORDS = _UNITS.keys() | _TENS.keys() | _SCALES.keys()
 
 ORDINALS = {
@@ -37,7 +42,7 @@ def _parse_number(tokens: list[str], start: int) -> tuple[int, int] | None:
             current += _TENS[word]
         elif word in _SCALES:
             current = max(current, 1) * _SCALES[word]
-            if _SCALES[word] == 1000:
+            if _SCALES[word] >= 1000:
                 total += current
                 current = 0
         elif word == "a" and index + 1 < len(tokens) and tokens[index + 1] in _SCALES:

@@ -24,7 +24,9 @@ FALLBACK = (
     "Sorry, I didn't understand that. Could you say it another way? For "
     "example, 'show me red dresses' or 'open my cart'."
 )
-NO_LIST = "I haven't shown you any products yet. What are you looking for?"
+# Also sent when the last search is older than the turns the context reads,
+# so it must not claim that nothing was ever shown.
+NO_LIST = "I have no recent list of products to pick from. What are you looking for?"
 WHICH_PRODUCT = "Which product do you mean? Tell me its name, or search first."
 PAGE_REPLIES = {
     "home": "Taking you to the home page.",
@@ -44,6 +46,11 @@ _RELAXED = {
 
 def _money(amount: Any, currency: str) -> str:
     return format_price(to_minor(Decimal(str(amount)), currency), currency)
+
+
+def _count(number: int, noun: str) -> str:
+    """Return "1 product" or "2 products"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _listing(items: Sequence[str]) -> str:
@@ -117,7 +124,10 @@ def join_hints(hints: Sequence[str]) -> str:
 
 
 def out_of_range(position: int, shown: int) -> str:
-    return f"I only showed you {shown} products, so there is no number {position}."
+    return (
+        f"I only showed you {_count(shown, 'product')}, "
+        f"so there is no number {position}."
+    )
 
 
 def choose_one(candidates: Sequence[CatalogueItem], currency: str) -> str:
@@ -151,7 +161,7 @@ def details(product: CatalogueItem) -> str:
     if product.review_count:
         rating = (
             f" It is rated {product.rating:.1f} out of 5 from "
-            f"{product.review_count} reviews."
+            f"{_count(product.review_count, 'review')}."
         )
     return (
         f"The {product.name}: {product.description} It costs {_price_phrase(product)}."
@@ -198,17 +208,39 @@ def cannot_add(
 ) -> str:
     if stock is None:
         return _no_such_size(product, size)
+    size_text = "" if size == ONE_SIZE else f" in size {size}"
     if stock == 0:
-        return f"Sorry, the {product.name} is out of stock in size {size}."
-    return (
-        f"Only {stock} of the {product.name} are left in size {size}, not {quantity}."
-    )
+        return f"Sorry, the {product.name} is out of stock{size_text}."
+    verb = "is" if stock == 1 else "are"
+    return f"Only {stock} of the {product.name} {verb} left{size_text}, not {quantity}."
 
 
 def added(product: CatalogueItem, size: str, quantity: int) -> str:
-    count = "one" if quantity == 1 else str(quantity)
+    # "Added 2 of the Silk Slip Dress": product names are singular.
+    count = "one" if quantity == 1 else f"{quantity} of the"
     size_text = "" if size == ONE_SIZE else f" in size {size}"
     return f"Added {count} {product.name}{size_text} to your cart."
+
+
+def invalid_quantity(product: CatalogueItem, max_quantity: int) -> str:
+    return (
+        f"I can add 1 to {max_quantity} of the {product.name} at a time. How many "
+        "would you like? To remove items, open your cart."
+    )
+
+
+def quantity_limited(max_quantity: int) -> str:
+    return (
+        f"I can add at most {max_quantity} of one product at a time, "
+        f"so I used {max_quantity}."
+    )
+
+
+def price_limited(max_price: Decimal, currency: str) -> str:
+    return (
+        f"I can search prices from {_money(0, currency)} to "
+        f"{_money(max_price, currency)}, so I kept your price within that range."
+    )
 
 
 def policy_missing(topic: str) -> str:

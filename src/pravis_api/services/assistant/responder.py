@@ -25,6 +25,8 @@ from pravis_api.services.assistant import replies
 from pravis_api.services.assistant.context import Context, load_context
 from pravis_api.services.assistant.understanding import (
     LAST,
+    MAX_PRICE,
+    MAX_QUANTITY,
     Request,
     understand,
     understand_spoken,
@@ -144,14 +146,18 @@ class Assistant:
             self.session, product_filters, sort="relevance", limit=self.max_products
         )
         phrase = replies.describe_search(filters, query, self.currency)
+        note = (
+            " " + replies.price_limited(MAX_PRICE, self.currency)
+            if request.price_limited
+            else ""
+        )
         if not products:
             hint = await self._suggest(product_filters, filters, query)
-            return AssistantReply(
-                "search", replies.nothing_found(phrase, hint), filters
-            )
+            reply = replies.nothing_found(phrase, hint) + note
+            return AssistantReply("search", reply, filters)
 
         action = {"type": "search", "query": query, "filters": filters}
-        reply = replies.found(phrase, total, products, self.currency)
+        reply = replies.found(phrase, total, products, self.currency) + note
         return AssistantReply("search", reply, filters, action, products)
 
     async def _suggest(
@@ -282,14 +288,24 @@ class Assistant:
         size: str | None,
         entities: dict[str, Any],
     ) -> AssistantReply:
+        if request.requested_quantity is not None and request.quantity is None:
+            # A quantity below 1 adds nothing, and no action removes items.
+            reply = replies.invalid_quantity(product, MAX_QUANTITY)
+            return AssistantReply("add_to_cart", reply, entities, products=[product])
         quantity = request.quantity or 1
         entities["quantity"] = quantity
+        note = ""
+        if (
+            request.requested_quantity is not None
+            and quantity < request.requested_quantity
+        ):
+            note = " " + replies.quantity_limited(MAX_QUANTITY)
         if size is None:
-            reply = replies.ask_size(product)
+            reply = replies.ask_size(product) + note
             return AssistantReply("add_to_cart", reply, entities, products=[product])
         stock = product.stock_of(size)
         if not stock or stock < quantity:
-            reply = replies.cannot_add(product, size, stock, quantity)
+            reply = replies.cannot_add(product, size, stock, quantity) + note
             return AssistantReply("add_to_cart", reply, entities, products=[product])
 
         canonical_size = next(
@@ -304,7 +320,7 @@ class Assistant:
             "size": canonical_size,
             "quantity": quantity,
         }
-        reply = replies.added(product, canonical_size, quantity)
+        reply = replies.added(product, canonical_size, quantity) + note
         return AssistantReply("add_to_cart", reply, entities, action, [product])
 
     # Policies and conversation

@@ -15,11 +15,20 @@ from pravis_api.services.assistant.lexicon import (
     FABRIC_WORDS,
     PAGE_WORDS,
     SIZE_WORDS,
+    STOP_WORDS,
     TOPIC_WORDS,
 )
 from pravis_api.services.assistant.numbers import ordinal_value, words_to_digits
 
 LAST = -1  # ordinal of "the last one"
+# The maximum price of a search, in major units of the store currency: the
+# limit GET /products puts on min_price and max_price. A requested price
+# above it is read as MAX_PRICE and a negative one as zero, so the amount in
+# minor units fits the integer price column (for up to three decimals).
+MAX_PRICE = Decimal(1_000_000)
+# The maximum quantity of one product that one request adds to the cart. A
+# larger quantity is added as MAX_QUANTITY, and the reply states it.
+MAX_QUANTITY = 10
 
 
 @dataclass(slots=True)
@@ -35,7 +44,13 @@ class Request:
     fabric: str | None = None
     min_price: Decimal | None = None
     max_price: Decimal | None = None
+    # The quantity to add, from 1 to MAX_QUANTITY.
     quantity: int | None = None
+    # The quantity as requested, which may be 0, negative or above MAX_QUANTITY.
+    requested_quantity: int | None = None
+    # Whether a requested price was outside 0 to MAX_PRICE and was moved into
+    # that range.
+    price_limited: bool = False
     page: str | None = None
     topic: str | None = None
     # 1-based position in the last list of products shown, or LAST.
@@ -43,6 +58,10 @@ class Request:
     # "it", "that one": the product the conversation is about.
     refers_back: bool = False
     keywords: list[str] = field(default_factory=list)
+    # The text without lead-ins such as "okay" or "hey pravi". Checkout, back
+    # and navigation must fill it up to closing words such as "please", and
+    # an add to the cart must start it.
+    command: str = ""
 
     @property
     def names_products(self) -> bool:
@@ -79,7 +98,10 @@ def _alternation(words: Mapping[str, object]) -> str:
     return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
 
 
-_NUMBER = r"(\d+(?:\.\d{1,2})?)"
+# A signed amount or count: `normalise` spells a minus sign as "minus".
+_SIGN = r"(?:minus |negative )?"
+_NUMBER = rf"({_SIGN}\d+(?:\.\d{{1,2}})?)"
+_COUNT = rf"({_SIGN}\d+)"
 _MONEY = rf"\$?\s?{_NUMBER}(?:\s?(?:dollars?|bucks|usd))?"
 _BETWEEN = re.compile(
     rf"\b(?:between|from)\s+{_MONEY}\s+(?:and|to)\s+{_MONEY}"
@@ -95,42 +117,74 @@ _AT_LEAST = re.compile(
 _AROUND = re.compile(rf"\b(?:around|about|roughly|approximately)\s+{_MONEY}")
 
 _SIZE_PHRASE = re.compile(
-    r"\b(?:size|in an?|in|an?)\s+("
+    r"\b(?:size|in an?|in|an?|(?:what|how) about)\s+("
     + _alternation(SIZE_WORDS)
     + r")\b(?!\s+(?:of|amount))"
     r"|\bsize\s+(\d{1,2}(?:\.5)?)\b"
     r"|\b(xxs|xs|xl|xxl|2xl)\b"
 )
 _QUANTITY = re.compile(
-    r"\b(\d{1,3})\s+(?:of\s+(?:them|those|these|it|the\b)|pieces?|units?|items?|pairs?)"
-    r"|\b(?:add|buy|get|take|order)\s+(\d{1,3})\b(?!\s*(?:dollars?|bucks|usd|\.))"
-    r"|\bquantity\s+(?:of\s+)?(\d{1,3})\b"
+    rf"\b{_COUNT}\s+(?:of\s+(?:them|those|these|it|the\b)|pieces?|units?|items?|pairs?)"
+    rf"|\b(?:add|buy|get|take|order)\s+{_COUNT}\b(?!\s*(?:dollars?|bucks|usd|\.))"
+    rf"|\bquantity\s+(?:of\s+)?{_COUNT}\b"
 )
 _ORDINAL = re.compile(
-    r"\b(\d{1,2}(?:st|nd|rd|th))\b|\bnumber\s+(\d{1,2})\b|\b(last)\s+(?:one|item|product)"
+    r"\b(\d{1,2}(?:st|nd|rd|th))\b|\bnumber\s+(\d{1,2})\b"
+    r"|\b(last)\s+(?:one|item|product|option)"
 )
-_REFERS_BACK = re.compile(r"\b(?:it|that|this|them|that one|this one|the same)\b")
+_REFERS_BACK = re.compile(
+    r"\b(?:it|that|this|them|these|those|that one|this one|the same)\b"
+)
+# A request about one product rather than about a list: "is it in blue",
+# "the red one".
+_ONE_PRODUCT = re.compile(r"\b(?:it|this|that|one)\b")
 
 _CATEGORY_PATTERN = re.compile(r"\b(" + _alternation(CATEGORY_WORDS) + r")\b")
 _COLOR_PATTERN = re.compile(r"\b(" + _alternation(COLOR_WORDS) + r")\b")
 _FABRIC_PATTERN = re.compile(r"\b(" + _alternation(FABRIC_WORDS) + r")\b")
 _TOPIC_PATTERN = re.compile(r"\b(" + _alternation(TOPIC_WORDS) + r")\b")
 _PAGE_PATTERN = _alternation(PAGE_WORDS)
+# "return to the cart" is a way back, not a question about returns.
+_RETURN_TO = re.compile(r"\b(?:return|get back) to\b")
 
+# Said before or after a request without changing it.
+_LEAD_IN = re.compile(
+    r"^(?:(?:please|okay|ok|so|now|and|then|also|um|uh|er|hmm|well|alright|right|"
+    r"yes|yeah|sure|oh|great|perfect|cool|nice|hi|hey|hello|pravi)\s+)+"
+)
+_CLOSING = (
+    r"(?:\s+(?:please|for me|thanks|thank you|today|now|right now|as well|too|"
+    r"then|pravi))*"
+)
+# Openings of a command: "can you", "i'd like to", "let's".
+_OPENING = (
+    r"(?:(?:can|could|would|will) (?:you|i|we) (?:please )?|may i |"
+    r"i (?:want|need|would like|would love|am ready) to |i'd (?:like|love) to |"
+    r"i'm ready to |i wanna |let's |let us |let me )?"
+)
+# The commands below match a whole `Request.command` up to its closing
+# words, so "check out this video" or "go back to sleep" do not act.
 _NAVIGATE = re.compile(
-    r"\b(?:go|take me|bring me|open|show(?: me)?|view|see|navigate|visit|switch)"
-    r"(?: back)?(?: to| into)?(?: the| my)?(?: whole| entire| full)?\s+"
-    r"(?P<page>" + _PAGE_PATTERN + r")\b"
+    _OPENING
+    + r"(?:go|take me|bring me|get me|open|show(?: me)?|view|see|navigate|visit|"
+    r"switch|jump|head)(?: back)?(?: to| into)?(?: the| my)?(?: whole| entire| full)?"
+    r"\s+(?P<page>" + _PAGE_PATTERN + r")(?:\s+page)?" + _CLOSING
 )
 _BARE_PAGE = re.compile(
-    r"^(?:(?:the|my)\s+)?(?P<page>" + _PAGE_PATTERN + r")(?:\s+page)?(?:\s+please)?$"
+    r"(?:(?:the|my)\s+)?(?P<page>" + _PAGE_PATTERN + r")(?:\s+page)?" + _CLOSING
 )
 _BACK = re.compile(
-    r"^(?:go\s+)?back$|\b(?:go back|take me back|previous page|last page)\b"
+    _OPENING + r"(?:(?:(?:go|come|take me|bring me|get me|step|move) )?back"
+    r"(?: (?:a|one) (?:page|step))?(?: to (?:the )?(?:previous|last) (?:page|screen))?"
+    r"|(?:(?:go|take me|bring me|show me|open) )?(?:back )?(?:to )?(?:the )?"
+    r"(?:previous|last) (?:page|screen))" + _CLOSING
 )
 _CHECKOUT = re.compile(
-    r"\b(?:check ?out|pay(?: now)?|place (?:my |the )?order|"
-    r"complete (?:my |the )?(?:order|purchase)|buy (?:it|them|everything) now)\b"
+    _OPENING + r"(?:check ?out|pay|proceed to (?:the )?check ?out|"
+    r"(?:place|complete|finish) (?:my |the |our )?(?:order|purchase)|"
+    r"buy (?:it|them|everything) now|(?:i'm|i am) done shopping)(?: now)?"
+    r"(?: (?:with|for) (?:it|them|these|those|everything|my (?:cart|bag|basket)))?"
+    + _CLOSING
 )
 _GREETING = re.compile(
     r"^(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|namaste)\b"
@@ -139,15 +193,20 @@ _HELP = re.compile(
     r"\b(?:help|what can you do|what can i (?:say|ask)|how does this work|"
     r"how do i use (?:this|you))\b"
 )
+# Matched at the start of `Request.command`: "that doesn't add up" and
+# "don't add it" add nothing.
 _ADD_TO_CART = re.compile(
-    r"\b(?:add|put|place)\b.*\b(?:cart|bag|basket)\b|\badd\b|\bi(?:'ll| will) take\b"
-    r"|\b(?:buy|purchase|order)\b(?! (?:it|them|everything) now)"
+    _OPENING + r"(?:also |just )?(?:(?:add|put|place)\b.*\b(?:cart|bag|basket)\b|add\b"
+    r"|i(?:'ll| will) take\b(?! (?:it|that) as an? )"
+    r"|(?:buy|purchase|order)\b(?! (?:it|them|everything) now))"
 )
 _AVAILABILITY = re.compile(
     r"\b(?:available|availability|in stock|out of stock|sold out"
     r"|do you have (?:it|this|that|the)|have (?:it|this|that|them) in"
     r"|come in|comes in|any left|how many left)\b"
 )
+# A question about the stock of the product in focus that does not name it.
+_ANY_LEFT = re.compile(r"\b(?:any|how many are|how many) left\b")
 _PRICE = re.compile(r"\b(?:how much|price|cost|costs|priced|expensive)\b")
 _DETAILS = re.compile(
     r"\b(?:tell me (?:more )?about|more about|details|detail|describe|description|"
@@ -160,33 +219,14 @@ _SEARCH = re.compile(
     r"see some|any)\b"
 )
 
-# Words that carry no search meaning: command words, fillers, and the words
-# of the entities above once they are extracted.
-_STOP_WORDS = frozenset(
-    """
-    a an the and or of for to in on at by with from me my i i'm im you your we
-    our it its this that these those them they please show find search see get
-    looking look want need would like could can do does have has got any some
-    something anything more other else just also really very nice pretty
-    lovely beautiful good great new latest best cheap cheaper expensive under
-    below over above less than between around about up most least price
-    prices dollar dollars bucks usd size sizes one ones item items product
-    products add cart bag basket buy order take ill will is are there what
-    which how much many available stock left sell carry browse recommend
-    suggest hi hello hey okay ok yes no thanks thank maybe kind sort type
-    style styles color colour colours colors fabric made wear wearing tell
-    details detail describe description info information cost costs priced
-    availability come comes put place purchase will go open view visit
-    navigate switch back page home checkout check out pay now profile account
-    collection shop catalogue catalog help after same number last quantity
-    pieces piece units unit pair pairs let know
-    """.split()
-)
-
 
 def normalise(text: str) -> str:
     """Lower-case, spell numbers as digits, keep $ and . in amounts."""
-    text = text.lower().replace("-", " ")
+    text = text.lower()
+    # A minus sign before a number makes it negative ("-5", "$-5", "-$5");
+    # any other hyphen separates words ("t-shirt").
+    text = re.sub(r"(?<![\w.])\$?[-\u2212\u2013]\$?(?=\d)", " minus ", text)
+    text = text.replace("-", " ")
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,200 -> 1200
     text = re.sub(r"[^a-z0-9'$. ]+", " ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # keep only decimal points
@@ -222,45 +262,73 @@ def understand_spoken(transcript: str) -> Request:
     return request
 
 
-def _money(*groups: str | None) -> Decimal | None:
-    for group in groups:
-        if group is not None:
-            return Decimal(group)
-    return None
+def _signed(group: str) -> Decimal:
+    """Read "12.5", "minus 3" or "negative 3" as a number."""
+    sign, _, digits = group.rpartition(" ")
+    return -Decimal(digits) if sign else Decimal(digits)
+
+
+def _within_limits(amount: Decimal) -> Decimal:
+    return min(max(amount, Decimal(0)), MAX_PRICE)
+
+
+def _price(request: Request, *groups: str | None) -> Decimal | None:
+    """Read the first amount present, moved into 0 to MAX_PRICE."""
+    group = next((group for group in groups if group is not None), None)
+    if group is None:
+        return None
+    amount = _signed(group)
+    if not 0 <= amount <= MAX_PRICE:
+        request.price_limited = True
+    return _within_limits(amount)
 
 
 def _extract_prices(request: Request, text: str) -> str:
     if match := _BETWEEN.search(text):
-        low = _money(match.group(1), match.group(3))
-        high = _money(match.group(2), match.group(4))
+        low = _price(request, match.group(1), match.group(3))
+        high = _price(request, match.group(2), match.group(4))
         if low is not None and high is not None:
             request.min_price, request.max_price = min(low, high), max(low, high)
         return text.replace(match.group(0), " ")
     if match := _AROUND.search(text):
-        amount = Decimal(match.group(1))
-        request.min_price = (amount * Decimal("0.8")).quantize(Decimal(1))
-        request.max_price = (amount * Decimal("1.2")).quantize(Decimal(1))
+        amount = _signed(match.group(1))
+        if not 0 <= amount <= MAX_PRICE:
+            request.price_limited = True
+        low, high = amount * Decimal("0.8"), amount * Decimal("1.2")
+        request.min_price = _within_limits(low).quantize(Decimal(1))
+        request.max_price = _within_limits(high).quantize(Decimal(1))
         return text.replace(match.group(0), " ")
     if match := _AT_MOST.search(text):
-        request.max_price = Decimal(match.group(1))
+        request.max_price = _price(request, match.group(1))
         text = text.replace(match.group(0), " ")
     if match := _AT_LEAST.search(text):
-        request.min_price = Decimal(match.group(1))
+        request.min_price = _price(request, match.group(1))
         text = text.replace(match.group(0), " ")
     return text
 
 
+def _extract_quantity(request: Request, text: str) -> None:
+    if match := _QUANTITY.search(text):
+        group = next(group for group in match.groups() if group is not None)
+        requested = int(_signed(group))
+        request.requested_quantity = requested
+        if requested >= 1:
+            request.quantity = min(requested, MAX_QUANTITY)
+
+
+def _command(text: str) -> str:
+    return _LEAD_IN.sub("", _RETURN_TO.sub("go to", text))
+
+
 def _extract_entities(request: Request) -> None:
     text = _extract_prices(request, request.text)
+    request.command = _command(request.text)
 
     if match := _SIZE_PHRASE.search(text):
         word = next(group for group in match.groups() if group is not None)
         request.size = SIZE_WORDS.get(word, word.upper())
         text = text.replace(match.group(0), " ")
-    if match := _QUANTITY.search(text):
-        value = int(next(group for group in match.groups() if group is not None))
-        if value > 0:
-            request.quantity = value
+    _extract_quantity(request, text)
     if match := _ORDINAL.search(text):
         if match.group(3):
             request.ordinal = LAST
@@ -277,11 +345,10 @@ def _extract_entities(request: Request) -> None:
         request.color = COLOR_WORDS[match.group(1)]
     if match := _FABRIC_PATTERN.search(text):
         request.fabric = FABRIC_WORDS[match.group(1)]
-    # "return to the cart" is a way back, not a question about returns.
-    navigation_text = re.sub(r"\b(?:return|get back) to\b", "go to", text)
-    if match := _TOPIC_PATTERN.search(navigation_text):
+    if match := _TOPIC_PATTERN.search(_RETURN_TO.sub("go to", text)):
         request.topic = TOPIC_WORDS[match.group(1)]
-    if match := _NAVIGATE.search(navigation_text) or _BARE_PAGE.match(navigation_text):
+    command = request.command
+    if match := _NAVIGATE.fullmatch(command) or _BARE_PAGE.fullmatch(command):
         request.page = PAGE_WORDS[match.group("page")]
 
     entity_words = set()
@@ -291,7 +358,7 @@ def _extract_entities(request: Request) -> None:
     request.keywords = [
         word
         for word in text.split()
-        if word not in _STOP_WORDS
+        if word not in STOP_WORDS
         and word not in entity_words
         and len(word) > 2
         and not any(char.isdigit() for char in word)
@@ -301,11 +368,24 @@ def _extract_entities(request: Request) -> None:
         request.keywords.insert(0, request.kind)
 
 
+def _refines_search(request: Request) -> bool:
+    """Return whether the request only narrows the last search: "only in blue",
+    "what about the ones under $50", "do you have them in silk"."""
+    return (
+        request.has_refinements
+        and request.category is None
+        and not request.keywords
+        and request.ordinal is None
+        and not _ONE_PRODUCT.search(request.text)
+    )
+
+
 def _classify(request: Request) -> str:
     text = request.text
+    command = request.command
     refers_to_product = request.ordinal is not None or request.refers_back
 
-    adds_product = bool(_ADD_TO_CART.search(text)) and (
+    adds_product = bool(_ADD_TO_CART.match(command)) and (
         refers_to_product or request.has_product_filters
     )
     asks_policy = request.topic is not None and not (
@@ -315,18 +395,20 @@ def _classify(request: Request) -> str:
     # it" would add to the cart.
     if asks_policy:
         return "policy"
-    if request.page and not request.names_products:
-        if request.page == "checkout" and not _NAVIGATE.search(text):
+    if request.page:
+        if request.page == "checkout" and not _NAVIGATE.fullmatch(command):
             return "checkout"
         return "navigate"
-    if _CHECKOUT.search(text):
+    if _CHECKOUT.fullmatch(command):
         return "checkout"
-    if _BACK.search(text):
+    if _BACK.fullmatch(command):
         return "back"
     if adds_product:
         return "add_to_cart"
+    if _refines_search(request):
+        return "search"
     if _AVAILABILITY.search(text) and (
-        refers_to_product or request.has_product_filters
+        refers_to_product or request.has_product_filters or _ANY_LEFT.search(text)
     ):
         return "availability"
     if _PRICE.search(text) and (refers_to_product or request.has_product_filters):
