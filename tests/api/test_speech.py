@@ -2,6 +2,7 @@
 Redis and Blob Storage cache, cached speech by URL, and the voice list."""
 
 import io
+import re
 import uuid
 
 import av
@@ -11,9 +12,7 @@ from fastapi import FastAPI
 
 from pravis_api.core.config import Settings
 from pravis_api.services.audio import sniff_container
-from pravis_api.services.speech.cache import speech_key
 from pravis_api.services.speech.espeak import DEFAULT_VOICE, VOICES
-from pravis_api.services.speech.spoken_text import spoken_text
 from tests.conftest import DATA
 from tests.helpers import blob_names, download_blob
 
@@ -72,40 +71,54 @@ async def test_transcribe_rejects_non_audio(client: httpx.AsyncClient) -> None:
     assert response.json()["errors"][0]["field"] == "audio"
 
 
-async def test_speech_cache_memory_redis_then_blob(
+async def test_speech_cache_memory_blob_then_redis(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings
 ) -> None:
+    """Before each lookup, the tiers above the one under test are emptied,
+    and so is the tier below it, so only that tier can serve the hit."""
     body = {"text": unique_text(), "voice": "en-gb", "format": "ogg"}
     redis = app.state.resources.redis
+    blobs = app.state.resources.blobs
+    memory = app.state.resources.speech_cache.memory
 
     first = await client.post(SPEECH, json=body)
     assert first.status_code == 200, first.text
     assert first.headers["x-cache"] == "MISS"
-    key = speech_key(spoken_text(body["text"]), "en-gb", "ogg")
-    assert first.headers["x-speech-url"] == f"{SPEECH}/{key}.ogg"
-    assert await redis.get(f"speech:{key}.ogg") == first.content
-    assert f"speech/{key}.ogg" in await blob_names(settings)
+    url = first.headers["x-speech-url"]
+    assert re.fullmatch(rf"{SPEECH}/[0-9a-f]{{40}}\.ogg", url), url
+    name = url.rsplit("/", 1)[1]
+    entry = f"speech:{name}"
+    blob = f"speech/{name}"
+    assert await redis.get(entry) == first.content
+    assert blob in await blob_names(settings)
 
-    second = await client.post(SPEECH, json=body)
-    assert second.headers["x-cache"] == "HIT"
-    assert second.content == first.content
+    assert memory.get(entry) == first.content
+    from_memory = await client.post(SPEECH, json=body)
+    assert from_memory.headers["x-cache"] == "HIT"
+    assert from_memory.content == first.content
 
-    memory = app.state.resources.speech_cache.memory
-    assert memory.get(f"speech:{key}.ogg") == first.content
+    # Memory and Redis are empty, so only Blob Storage can serve the hit.
     memory.clear()
-    from_redis = await client.post(SPEECH, json=body)
-    assert from_redis.headers["x-cache"] == "HIT"
-    assert memory.get(f"speech:{key}.ogg") == first.content
-
-    memory.clear()
-    assert await redis.delete(f"speech:{key}.ogg") == 1
+    assert await redis.delete(entry) == 1
     from_blob = await client.post(SPEECH, json=body)
     assert from_blob.headers["x-cache"] == "HIT"
     assert from_blob.content == first.content
     # The Blob Storage hit puts the entry back into Redis and memory.
-    assert await redis.get(f"speech:{key}.ogg") == first.content
-    assert memory.get(f"speech:{key}.ogg") == first.content
-    assert await download_blob(settings, f"speech/{key}.ogg") == first.content
+    assert await redis.get(entry) == first.content
+    assert memory.get(entry) == first.content
+    assert await download_blob(settings, blob) == first.content
+
+    # Memory and Blob Storage are empty, so only Redis can serve the hit.
+    memory.clear()
+    await blobs.delete(blob)
+    assert blob not in await blob_names(settings)
+    from_redis = await client.post(SPEECH, json=body)
+    assert from_redis.headers["x-cache"] == "HIT"
+    assert from_redis.content == first.content
+    # The Redis hit refills memory only: a synthesis would have uploaded
+    # the blob again.
+    assert memory.get(entry) == first.content
+    assert blob not in await blob_names(settings)
 
 
 async def test_speech_memory_hit_without_redis(

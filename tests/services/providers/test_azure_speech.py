@@ -299,6 +299,21 @@ async def test_azure_tts_timeout_is_504(
         await tts.synthesize("Hello.", JENNY, "ogg")
 
 
+async def test_azure_tts_server_error_exhausts_retries(
+    http: ProviderHttp, azure_fake: FakeServer
+) -> None:
+    azure_fake.control.answer_next(503, times=3)
+    tts = AzureTextToSpeech(http, url=azure_fake.url + TTS_PATH)
+
+    with pytest.raises(SpeechProviderFailedError) as caught:
+        await tts.synthesize("Hello.", JENNY, "ogg")
+
+    assert caught.value.status == 502
+    assert caught.value.provider_status == 503
+    assert "on all 3 attempts" in caught.value.detail
+    assert len(azure_fake.control.requests) == 3
+
+
 def test_build_ssml_is_well_formed() -> None:
     document = build_ssml("Sizes S & M", AZURE_VOICES[4])
 
@@ -342,9 +357,39 @@ async def test_azure_fake_rejects_broken_requests(azure_fake: FakeServer) -> Non
         (tts, {**key, **ssml}, b"<speak version='1.0'><voice>", 400),
         (tts, {**key, **ssml}, b"<speak>Hello</speak>", 400),
         (tts, {**key, **ssml}, good_ssml.replace(b"voice name", b"voice xname"), 400),
+        (tts, {**key, **ssml, "User-Agent": "a" * 254}, good_ssml, 200),
         (tts, {**key, **ssml}, good_ssml, 200),
     ]
     async with httpx.AsyncClient(timeout=5) as client:
         for url, headers, body, expected in cases:
             response = await client.post(url, headers=headers, content=body)
             assert response.status_code == expected, (headers, body[:60])
+
+
+@pytest.mark.parametrize(
+    "user_agent", [None, "", "a" * 255], ids=["missing", "empty", "too-long"]
+)
+async def test_azure_fake_rejects_bad_user_agent(
+    azure_fake: FakeServer, user_agent: str | None
+) -> None:
+    """The fake rejects synthesis without a User-Agent of 1 to 254 characters.
+    httpx sends its own User-Agent unless the client's default is deleted."""
+    headers = {
+        KEY_HEADER: azure_fake.control.key,
+        "Content-Type": "application/ssml+xml",
+        "X-Microsoft-OutputFormat": "riff-24khz-16bit-mono-pcm",
+    }
+    async with httpx.AsyncClient(timeout=5) as client:
+        del client.headers["User-Agent"]
+        if user_agent is not None:
+            client.headers["User-Agent"] = user_agent
+        response = await client.post(
+            azure_fake.url + TTS_PATH,
+            headers=headers,
+            content=build_ssml("Hello.", JENNY),
+        )
+
+    assert response.status_code == 400
+    assert "User-Agent" in response.json()["error"]["message"]
+    [request] = azure_fake.control.requests
+    assert request.headers.get("user-agent") == user_agent

@@ -189,6 +189,36 @@ async def test_openai_tts_bad_request_not_retried(
     assert len(openai_fake.control.requests) == 1
 
 
+async def test_openai_tts_server_error_exhausts_retries(
+    http: ProviderHttp, openai_fake: FakeServer
+) -> None:
+    openai_fake.control.answer_next(500, times=3)
+    tts = OpenAITextToSpeech(http, base_url=base_url(openai_fake), model="tts-1")
+
+    with pytest.raises(SpeechProviderFailedError) as caught:
+        await tts.synthesize("Hello.", NOVA, "mp3")
+
+    assert caught.value.status == 502
+    assert caught.value.code == "speech-provider-failed"
+    assert caught.value.provider_status == 500
+    assert "on all 3 attempts" in caught.value.detail
+    assert len(openai_fake.control.requests) == 3
+
+
+async def test_openai_tts_timeout_is_504(
+    http: ProviderHttp, openai_fake: FakeServer
+) -> None:
+    openai_fake.control.answer_next(delay_seconds=TIMEOUT_SECONDS + 1)
+    tts = OpenAITextToSpeech(http, base_url=base_url(openai_fake), model="tts-1")
+
+    with pytest.raises(SpeechProviderTimeoutError) as caught:
+        await tts.synthesize("Hello.", NOVA, "mp3")
+
+    assert caught.value.status == 504
+    assert caught.value.code == "speech-provider-timeout"
+    assert len(openai_fake.control.requests) == 1, "a timeout must not be retried"
+
+
 def written_assistant(
     session: AsyncSession, http: ProviderHttp, fake: FakeServer
 ) -> WrittenReplyAssistant:
@@ -240,6 +270,26 @@ async def test_openai_reply_server_error_is_502(
 
     assert caught.value.code == "reply-provider-failed"
     assert len(openai_fake.control.requests) == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 404])
+async def test_openai_reply_client_error_is_502(
+    db_session: AsyncSession,
+    catalogue: None,
+    http: ProviderHttp,
+    openai_fake: FakeServer,
+    status: int,
+) -> None:
+    openai_fake.control.answer_next(status)
+    assistant = written_assistant(db_session, http, openai_fake)
+
+    with pytest.raises(ReplyProviderFailedError) as caught:
+        await assistant.respond("hello", "grounding-test-0006")
+
+    assert caught.value.status == 502
+    assert caught.value.code == "reply-provider-failed"
+    assert caught.value.provider_status == status
+    assert len(openai_fake.control.requests) == 1, "a 4xx must not be retried"
 
 
 async def test_openai_reply_429_waits_retry_after(
