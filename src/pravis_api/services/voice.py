@@ -38,6 +38,7 @@ from pravis_api.services.providers.base import (
     SpeechToText,
     SpeechVoice,
 )
+from pravis_api.services.speech.espeak import EspeakError
 from pravis_api.services.speech.synthesis import SpeechService
 from pravis_api.services.speech_pool import SpeechJobTimeoutError
 from pravis_api.services.speech_worker import Transcription, Word
@@ -273,7 +274,7 @@ class VoiceService:
             interaction.recording_blob = await self._store_recording(interaction, data)
             timings["store_recording"] = elapsed_ms(step)
 
-        speech = await self._speak(answer.reply, speak, timings)
+        speech = await self._speak(answer.reply, speak, timings, interaction.id)
         # The total covers everything up to the reply. It cannot include the
         # time to save the row that stores it.
         timings["total"] = elapsed_ms(started)
@@ -294,12 +295,16 @@ class VoiceService:
         )
         timings = {"understand": elapsed_ms(started)}
         interaction = _new_interaction(shopper, "text", text, answer)
-        speech = await self._speak(answer.reply, speak, timings)
+        speech = await self._speak(answer.reply, speak, timings, interaction.id)
         timings["total"] = elapsed_ms(started)
         return await self._save(interaction, timings, answer.products, speech)
 
     async def _speak(
-        self, reply: str, speak: SpeakRequest | None, timings: dict[str, float]
+        self,
+        reply: str,
+        speak: SpeakRequest | None,
+        timings: dict[str, float],
+        interaction_id: uuid.UUID,
     ) -> SpeechInfo | None:
         """Synthesise the reply when asked; on failure the reply goes out as text."""
         if speak is None:
@@ -313,12 +318,39 @@ class VoiceService:
             ProviderFailedError,
             ProviderTimeoutError,
         ) as exc:
-            logger.warning("voice.speech_skipped", extra={"error": repr(exc)})
+            # Busy or restarting workers, or a cloud provider that failed.
+            self._log_speech_skipped(logging.WARNING, exc, speak, interaction_id)
+            return None
+        except (EspeakError, ValueError) as exc:
+            # eSpeak NG failed in a worker, or the reply could not be encoded.
+            # Unlike load, this is a fault to look into.
+            self._log_speech_skipped(logging.ERROR, exc, speak, interaction_id)
             return None
         finally:
             timings["synthesise"] = elapsed_ms(step)
         return SpeechInfo(
             url=speech.url, format=speech.audio_format, cache=speech.cache
+        )
+
+    def _log_speech_skipped(
+        self,
+        level: int,
+        error: Exception,
+        speak: SpeakRequest,
+        interaction_id: uuid.UUID,
+    ) -> None:
+        # The session id is left out, because it continues an anonymous
+        # shopper's conversation much as a credential would.
+        logger.log(
+            level,
+            "voice.speech_skipped",
+            extra={
+                "interaction_id": str(interaction_id),
+                "provider": self.speech.provider.name,
+                "voice": speak.voice.id,
+                "format": speak.audio_format,
+                "error": repr(error),
+            },
         )
 
     async def _save(

@@ -77,8 +77,8 @@ class LocalTextToSpeech:
         self.words_per_minute = words_per_minute
 
     def cache_voice(self, voice: SpeechVoice) -> str:
-        # The bare voice id, as before other providers existed, so speech
-        # cached by earlier versions stays valid.
+        # The bare voice id: synthesis.cache_key adds the provider's name
+        # and the pace.
         return voice.id
 
     async def synthesize(

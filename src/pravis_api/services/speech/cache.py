@@ -1,6 +1,6 @@
 """Synthesised speech kept in each process's memory (the most recent
 entries), in Redis (small entries, expiring) and in Blob Storage (every
-entry, persistent), keyed by text, voice and format.
+entry, persistent), keyed by text, voice, pace and format.
 
 Either store may be down: a failure is logged and the lookup or write
 carries on without it, so speech is synthesised again rather than refused.
@@ -26,16 +26,28 @@ CacheSource = Literal["memory", "redis", "blob"]
 SYNTHESIS_VERSION = "espeak-ng-1"
 
 
-def speech_key(text: str, voice: str, audio_format: str) -> str:
-    material = f"{SYNTHESIS_VERSION}\n{voice}\n{audio_format}\n{text}".encode()
-    return hashlib.sha256(material).hexdigest()[:40]
+def speech_key(
+    text: str, voice: str, audio_format: str, *, words_per_minute: int | None = None
+) -> str:
+    """Hash what the audio depends on into a key of 40 hex digits.
+
+    `voice` names the provider as well as the voice. `words_per_minute` is
+    the pace of a provider that has one (eSpeak NG). Without it the key is
+    the one earlier versions made, so the cloud providers' cached speech,
+    which has no pace, stays valid.
+    """
+    lines = [SYNTHESIS_VERSION, voice]
+    if words_per_minute is not None:
+        lines.append(f"{words_per_minute} wpm")
+    lines += [audio_format, text]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:40]
 
 
 class MemoryTier:
     """The most recently used entries, up to a total size in bytes.
 
-    A key names one text, voice, format and synthesis version, so the
-    audio stored under it stays right: entries need no expiry and no
+    A key names one text, voice, pace, format and synthesis version, so
+    the audio stored under it stays right: entries need no expiry and no
     invalidation.
     """
 

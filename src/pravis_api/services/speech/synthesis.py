@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 from pravis_api.core.errors import FieldError, InvalidInputError
 from pravis_api.services.providers.base import SpeechVoice, TextToSpeech
@@ -33,6 +33,27 @@ class Speech:
     def url(self) -> str:
         """Where the frontend fetches this audio again, while it is cached."""
         return f"{SPEECH_PATH}/{self.key}.{self.audio_format}"
+
+
+@runtime_checkable
+class PacedTextToSpeech(Protocol):
+    """A text-to-speech provider with a speaking pace (TTS_WORDS_PER_MINUTE)."""
+
+    words_per_minute: int
+
+
+def cache_key(
+    provider: TextToSpeech, words: str, voice: SpeechVoice, audio_format: str
+) -> str:
+    """Return the speech cache key of `words` as `provider` speaks them."""
+    name = provider.cache_voice(voice)
+    if not name.startswith(f"{provider.name}/"):
+        # eSpeak NG's cache voices are bare voice ids.
+        name = f"{provider.name}/{name}"
+    pace = None
+    if isinstance(provider, PacedTextToSpeech):
+        pace = provider.words_per_minute
+    return speech_key(words, name, audio_format, words_per_minute=pace)
 
 
 def resolve_voice(
@@ -70,7 +91,7 @@ class SpeechService:
     async def speak(self, text: str, voice: SpeechVoice, audio_format: str) -> Speech:
         """Return the speech for a text, from the cache or synthesised now."""
         words = _words_of(text)
-        key = speech_key(words, self.provider.cache_voice(voice), audio_format)
+        key = cache_key(self.provider, words, voice, audio_format)
         cached = await self.cache.get(key, audio_format)
         if cached is not None:
             return Speech(key, audio_format, cached[0], "HIT")
