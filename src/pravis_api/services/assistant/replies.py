@@ -232,7 +232,7 @@ def invalid_quantity(product: CatalogueItem, max_quantity: int) -> str:
 def quantity_limited(max_quantity: int) -> str:
     return (
         f"I can add at most {max_quantity} of one product at a time, "
-        f"so I used {max_quantity}."
+        f"so I counted it as {max_quantity}."
     )
 
 

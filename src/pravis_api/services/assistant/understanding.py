@@ -150,7 +150,8 @@ _RETURN_TO = re.compile(r"\b(?:return|get back) to\b")
 # Said before or after a request without changing it.
 _LEAD_IN = re.compile(
     r"^(?:(?:please|okay|ok|so|now|and|then|also|um|uh|er|hmm|well|alright|right|"
-    r"yes|yeah|sure|oh|great|perfect|cool|nice|hi|hey|hello|pravi)\s+)+"
+    r"yes|yeah|sure|oh|great|perfect|cool|nice|hi|hey|hello|pravi|actually|maybe|"
+    r"definitely|go ahead and|i think|i guess)\s+)+"
 )
 _CLOSING = (
     r"(?:\s+(?:please|for me|thanks|thank you|today|now|right now|as well|too|"
@@ -175,16 +176,19 @@ _BARE_PAGE = re.compile(
 )
 _BACK = re.compile(
     _OPENING + r"(?:(?:(?:go|come|take me|bring me|get me|step|move) )?back"
-    r"(?: (?:a|one) (?:page|step))?(?: to (?:the )?(?:previous|last) (?:page|screen))?"
+    r"(?: (?:a|one) (?:page|step))?"
+    r"(?: to (?:(?:the )?(?:previous|last) (?:page|screen)|shopping))?"
     r"|(?:(?:go|take me|bring me|show me|open) )?(?:back )?(?:to )?(?:the )?"
     r"(?:previous|last) (?:page|screen))" + _CLOSING
 )
 _CHECKOUT = re.compile(
-    _OPENING + r"(?:check ?out|pay|proceed to (?:the )?check ?out|"
-    r"(?:place|complete|finish) (?:my |the |our )?(?:order|purchase)|"
+    _OPENING + r"(?:(?:i'll|i will|i'm|i am) )?(?:(?:ready|time) to )?"
+    r"(?:check ?out|pay|proceed to (?:the )?check ?out|take me to pay|"
+    r"(?:place|complete|finish) (?:my |the |our )?(?:order|purchase|check ?out)|"
     r"buy (?:it|them|everything) now|(?:i'm|i am) done shopping)(?: now)?"
-    r"(?: (?:with|for) (?:it|them|these|those|everything|my (?:cart|bag|basket)))?"
-    + _CLOSING
+    r"(?: (?:with|for) (?:it|them|these|those|everything|"
+    r"(?:my|the|our) (?:cart|bag|basket|order|items|card)))?"
+    r"(?: (?:my|the|our) (?:cart|bag|basket|order|items))?" + _CLOSING
 )
 _GREETING = re.compile(
     r"^(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|namaste)\b"
@@ -197,13 +201,14 @@ _HELP = re.compile(
 # "don't add it" add nothing.
 _ADD_TO_CART = re.compile(
     _OPENING + r"(?:also |just )?(?:(?:add|put|place)\b.*\b(?:cart|bag|basket)\b|add\b"
-    r"|i(?:'ll| will) take\b(?! (?:it|that) as an? )"
+    r"|(?:i'll|i will|i'd|i would|we'll|we will|i'm going to|i'm gonna|you can) "
+    r"(?:take|buy|order|purchase|add|put|get)\b(?! (?:it|that) as an? )"
     r"|(?:buy|purchase|order)\b(?! (?:it|them|everything) now))"
 )
 _AVAILABILITY = re.compile(
     r"\b(?:available|availability|in stock|out of stock|sold out"
     r"|do you have (?:it|this|that|the)|have (?:it|this|that|them) in"
-    r"|come in|comes in|any left|how many left)\b"
+    r"|come in|comes in|any left|how many left|how many are left)\b"
 )
 # A question about the stock of the product in focus that does not name it.
 _ANY_LEFT = re.compile(r"\b(?:any|how many are|how many) left\b")
@@ -385,8 +390,11 @@ def _classify(request: Request) -> str:
     command = request.command
     refers_to_product = request.ordinal is not None or request.refers_back
 
+    # "i'll take 2" names no product: it means the one in focus.
     adds_product = bool(_ADD_TO_CART.match(command)) and (
-        refers_to_product or request.has_product_filters
+        refers_to_product
+        or request.has_product_filters
+        or request.requested_quantity is not None
     )
     asks_policy = request.topic is not None and not (
         adds_product and (refers_to_product or request.names_products)
@@ -395,12 +403,13 @@ def _classify(request: Request) -> str:
     # it" would add to the cart.
     if asks_policy:
         return "policy"
+    # Before the pages: "check out my cart" names the cart page.
+    if _CHECKOUT.fullmatch(command):
+        return "checkout"
     if request.page:
         if request.page == "checkout" and not _NAVIGATE.fullmatch(command):
             return "checkout"
         return "navigate"
-    if _CHECKOUT.fullmatch(command):
-        return "checkout"
     if _BACK.fullmatch(command):
         return "back"
     if adds_product:
