@@ -5,10 +5,11 @@ This step knows the boutique's vocabulary but not its stock; resolving
 """
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from pravis_api.services.assistant import intent_patterns as patterns
+from pravis_api.services.assistant.intent_patterns import alternation
 from pravis_api.services.assistant.lexicon import (
     CATEGORY_WORDS,
     COLOR_WORDS,
@@ -94,10 +95,6 @@ class Request:
         )
 
 
-def _alternation(words: Mapping[str, object]) -> str:
-    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
-
-
 # A signed amount or count: `normalise` spells a minus sign as "minus".
 _SIGN = r"(?:minus |negative )?"
 _NUMBER = rf"({_SIGN}\d+(?:\.\d{{1,2}})?)"
@@ -118,7 +115,7 @@ _AROUND = re.compile(rf"\b(?:around|about|roughly|approximately)\s+{_MONEY}")
 
 _SIZE_PHRASE = re.compile(
     r"\b(?:size|in an?|in|an?|(?:what|how) about)\s+("
-    + _alternation(SIZE_WORDS)
+    + alternation(SIZE_WORDS)
     + r")\b(?!\s+(?:of|amount))"
     r"|\bsize\s+(\d{1,2}(?:\.5)?)\b"
     r"|\b(xxs|xs|xl|xxl|2xl)\b"
@@ -139,90 +136,12 @@ _REFERS_BACK = re.compile(
 # "the red one".
 _ONE_PRODUCT = re.compile(r"\b(?:it|this|that|one)\b")
 
-_CATEGORY_PATTERN = re.compile(r"\b(" + _alternation(CATEGORY_WORDS) + r")\b")
-_COLOR_PATTERN = re.compile(r"\b(" + _alternation(COLOR_WORDS) + r")\b")
-_FABRIC_PATTERN = re.compile(r"\b(" + _alternation(FABRIC_WORDS) + r")\b")
-_TOPIC_PATTERN = re.compile(r"\b(" + _alternation(TOPIC_WORDS) + r")\b")
-_PAGE_PATTERN = _alternation(PAGE_WORDS)
+_CATEGORY_PATTERN = re.compile(r"\b(" + alternation(CATEGORY_WORDS) + r")\b")
+_COLOR_PATTERN = re.compile(r"\b(" + alternation(COLOR_WORDS) + r")\b")
+_FABRIC_PATTERN = re.compile(r"\b(" + alternation(FABRIC_WORDS) + r")\b")
+_TOPIC_PATTERN = re.compile(r"\b(" + alternation(TOPIC_WORDS) + r")\b")
 # "return to the cart" is a way back, not a question about returns.
 _RETURN_TO = re.compile(r"\b(?:return|get back) to\b")
-
-# Said before or after a request without changing it.
-_LEAD_IN = re.compile(
-    r"^(?:(?:please|okay|ok|so|now|and|then|also|um|uh|er|hmm|well|alright|right|"
-    r"yes|yeah|sure|oh|great|perfect|cool|nice|hi|hey|hello|pravi|actually|maybe|"
-    r"definitely|go ahead and|i think|i guess)\s+)+"
-)
-_CLOSING = (
-    r"(?:\s+(?:please|for me|thanks|thank you|today|now|right now|as well|too|"
-    r"then|pravi))*"
-)
-# Openings of a command: "can you", "i'd like to", "let's".
-_OPENING = (
-    r"(?:(?:can|could|would|will) (?:you|i|we) (?:please )?|may i |"
-    r"i (?:want|need|would like|would love|am ready) to |i'd (?:like|love) to |"
-    r"i'm ready to |i wanna |let's |let us |let me )?"
-)
-# The commands below match a whole `Request.command` up to its closing
-# words, so "check out this video" or "go back to sleep" do not act.
-_NAVIGATE = re.compile(
-    _OPENING
-    + r"(?:go|take me|bring me|get me|open|show(?: me)?|view|see|navigate|visit|"
-    r"switch|jump|head)(?: back)?(?: to| into)?(?: the| my)?(?: whole| entire| full)?"
-    r"\s+(?P<page>" + _PAGE_PATTERN + r")(?:\s+page)?" + _CLOSING
-)
-_BARE_PAGE = re.compile(
-    r"(?:(?:the|my)\s+)?(?P<page>" + _PAGE_PATTERN + r")(?:\s+page)?" + _CLOSING
-)
-_BACK = re.compile(
-    _OPENING + r"(?:(?:(?:go|come|take me|bring me|get me|step|move) )?back"
-    r"(?: (?:a|one) (?:page|step))?"
-    r"(?: to (?:(?:the )?(?:previous|last) (?:page|screen)|shopping))?"
-    r"|(?:(?:go|take me|bring me|show me|open) )?(?:back )?(?:to )?(?:the )?"
-    r"(?:previous|last) (?:page|screen))" + _CLOSING
-)
-_CHECKOUT = re.compile(
-    _OPENING + r"(?:(?:i'll|i will|i'm|i am) )?(?:(?:ready|time) to )?"
-    r"(?:check ?out|pay|proceed to (?:the )?check ?out|take me to pay|"
-    r"(?:place|complete|finish) (?:my |the |our )?(?:order|purchase|check ?out)|"
-    r"buy (?:it|them|everything) now|(?:i'm|i am) done shopping)(?: now)?"
-    r"(?: (?:with|for) (?:it|them|these|those|everything|"
-    r"(?:my|the|our) (?:cart|bag|basket|order|items|card)))?"
-    r"(?: (?:my|the|our) (?:cart|bag|basket|order|items))?" + _CLOSING
-)
-_GREETING = re.compile(
-    r"^(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|namaste)\b"
-)
-_HELP = re.compile(
-    r"\b(?:help|what can you do|what can i (?:say|ask)|how does this work|"
-    r"how do i use (?:this|you))\b"
-)
-# Matched at the start of `Request.command`: "that doesn't add up" and
-# "don't add it" add nothing.
-_ADD_TO_CART = re.compile(
-    _OPENING + r"(?:also |just )?(?:(?:add|put|place)\b.*\b(?:cart|bag|basket)\b|add\b"
-    r"|(?:i'll|i will|i'd|i would|we'll|we will|i'm going to|i'm gonna|you can) "
-    r"(?:take|buy|order|purchase|add|put|get)\b(?! (?:it|that) as an? )"
-    r"|(?:buy|purchase|order)\b(?! (?:it|them|everything) now))"
-)
-_AVAILABILITY = re.compile(
-    r"\b(?:available|availability|in stock|out of stock|sold out"
-    r"|do you have (?:it|this|that|the)|have (?:it|this|that|them) in"
-    r"|come in|comes in|any left|how many left|how many are left)\b"
-)
-# A question about the stock of the product in focus that does not name it.
-_ANY_LEFT = re.compile(r"\b(?:any|how many are|how many) left\b")
-_PRICE = re.compile(r"\b(?:how much|price|cost|costs|priced|expensive)\b")
-_DETAILS = re.compile(
-    r"\b(?:tell me (?:more )?about|more about|details|detail|describe|description|"
-    r"what is (?:it|this|that|the \S+ one) made of|made of|what fabric|more info|"
-    r"information about|what about)\b"
-)
-_SEARCH = re.compile(
-    r"\b(?:show|find|search|looking for|look for|i want|i need|i'm after|"
-    r"do you (?:have|sell|carry|stock)|got any|have any|browse|recommend|suggest|"
-    r"see some|any)\b"
-)
 
 
 def normalise(text: str) -> str:
@@ -322,7 +241,7 @@ def _extract_quantity(request: Request, text: str) -> None:
 
 
 def _command(text: str) -> str:
-    return _LEAD_IN.sub("", _RETURN_TO.sub("go to", text))
+    return patterns.LEAD_IN.sub("", _RETURN_TO.sub("go to", text))
 
 
 def _extract_entities(request: Request) -> None:
@@ -353,8 +272,9 @@ def _extract_entities(request: Request) -> None:
     if match := _TOPIC_PATTERN.search(_RETURN_TO.sub("go to", text)):
         request.topic = TOPIC_WORDS[match.group(1)]
     command = request.command
-    if match := _NAVIGATE.fullmatch(command) or _BARE_PAGE.fullmatch(command):
-        request.page = PAGE_WORDS[match.group("page")]
+    page = patterns.NAVIGATE.fullmatch(command) or patterns.BARE_PAGE.fullmatch(command)
+    if page:
+        request.page = PAGE_WORDS[page.group("page")]
 
     entity_words = set()
     for pattern in (_CATEGORY_PATTERN, _COLOR_PATTERN, _FABRIC_PATTERN):
@@ -391,7 +311,7 @@ def _classify(request: Request) -> str:
     refers_to_product = request.ordinal is not None or request.refers_back
 
     # "i'll take 2" names no product: it means the one in focus.
-    adds_product = bool(_ADD_TO_CART.match(command)) and (
+    adds_product = bool(patterns.ADD_TO_CART.match(command)) and (
         refers_to_product
         or request.has_product_filters
         or request.requested_quantity is not None
@@ -404,36 +324,42 @@ def _classify(request: Request) -> str:
     if asks_policy:
         return "policy"
     # Before the pages: "check out my cart" names the cart page.
-    if _CHECKOUT.fullmatch(command):
+    if patterns.CHECKOUT.fullmatch(command):
         return "checkout"
     if request.page:
-        if request.page == "checkout" and not _NAVIGATE.fullmatch(command):
+        if request.page == "checkout" and not patterns.NAVIGATE.fullmatch(command):
             return "checkout"
         return "navigate"
-    if _BACK.fullmatch(command):
+    if patterns.BACK.fullmatch(command):
         return "back"
     if adds_product:
         return "add_to_cart"
     if _refines_search(request):
         return "search"
-    if _AVAILABILITY.search(text) and (
-        refers_to_product or request.has_product_filters or _ANY_LEFT.search(text)
+    if patterns.AVAILABILITY.search(text) and (
+        refers_to_product
+        or request.has_product_filters
+        or patterns.ANY_LEFT.search(text)
     ):
         return "availability"
-    if _PRICE.search(text) and (refers_to_product or request.has_product_filters):
+    if patterns.PRICE.search(text) and (
+        refers_to_product or request.has_product_filters
+    ):
         return "price"
-    if _DETAILS.search(text) and (refers_to_product or request.has_product_filters):
+    if patterns.DETAILS.search(text) and (
+        refers_to_product or request.has_product_filters
+    ):
         return "product_details"
     if request.category or request.color or request.fabric:
         return "search"
     if (request.min_price or request.max_price or request.size) is not None:
         return "search"  # a refinement of an earlier search, or a price range
-    if _SEARCH.search(text) and request.keywords:
+    if patterns.SEARCH.search(text) and request.keywords:
         return "search"
     if request.ordinal is not None:
         return "product_details"  # "the second one" picks a product to look at
-    if _HELP.search(text):
+    if patterns.HELP.search(text):
         return "help"
-    if _GREETING.search(text):
+    if patterns.GREETING.search(text):
         return "greeting"
     return "fallback"
