@@ -168,6 +168,7 @@ class AzureTextToSpeech:
     name = PROVIDER_NAME
     voices = AZURE_VOICES
     default_voice = "en-US-JennyNeural"
+    words_per_minute = None
 
     def __init__(self, http: ProviderHttp, *, url: str) -> None:
         self.http = http

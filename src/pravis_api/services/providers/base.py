@@ -45,6 +45,12 @@ class TextToSpeech(Protocol):
     default_voice: str
 
     @property
+    def words_per_minute(self) -> int | None:
+        """The speaking pace, part of the speech cache key, or None for a
+        provider that has no pace setting."""
+        ...
+
+    @property
     def voices(self) -> Sequence[SpeechVoice]:
         """The voices offered, as GET /voice/voices lists them."""
         ...

@@ -77,9 +77,7 @@ class LocalTextToSpeech:
         self.words_per_minute = words_per_minute
 
     def cache_voice(self, voice: SpeechVoice) -> str:
-        # The bare voice id: synthesis.cache_key adds the provider's name
-        # and the pace.
-        return voice.id
+        return f"{self.name}/{voice.id}"
 
     async def synthesize(
         self, text: str, voice: SpeechVoice, audio_format: str

@@ -144,6 +144,7 @@ class OpenAITextToSpeech:
     """POST /audio/speech."""
 
     name = PROVIDER_NAME
+    words_per_minute = None
     voices = OPENAI_VOICES
     default_voice = "nova"
 

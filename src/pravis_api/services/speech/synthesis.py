@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 from pravis_api.core.errors import FieldError, InvalidInputError
 from pravis_api.services.providers.base import SpeechVoice, TextToSpeech
@@ -35,25 +35,16 @@ class Speech:
         return f"{SPEECH_PATH}/{self.key}.{self.audio_format}"
 
 
-@runtime_checkable
-class PacedTextToSpeech(Protocol):
-    """A text-to-speech provider with a speaking pace (TTS_WORDS_PER_MINUTE)."""
-
-    words_per_minute: int
-
-
 def cache_key(
     provider: TextToSpeech, words: str, voice: SpeechVoice, audio_format: str
 ) -> str:
     """Return the speech cache key of `words` as `provider` speaks them."""
-    name = provider.cache_voice(voice)
-    if not name.startswith(f"{provider.name}/"):
-        # eSpeak NG's cache voices are bare voice ids.
-        name = f"{provider.name}/{name}"
-    pace = None
-    if isinstance(provider, PacedTextToSpeech):
-        pace = provider.words_per_minute
-    return speech_key(words, name, audio_format, words_per_minute=pace)
+    return speech_key(
+        words,
+        provider.cache_voice(voice),
+        audio_format,
+        words_per_minute=provider.words_per_minute,
+    )
 
 
 def resolve_voice(
