@@ -112,6 +112,13 @@ class ModelFiles:
     # The corpus's own words, one per line: the background words are not in it.
     words_path: str
 
+    def exist(self) -> bool:
+        """Tell whether all three files are on disk."""
+        return all(
+            Path(path).exists()
+            for path in (self.lm_path, self.dict_path, self.words_path)
+        )
+
 
 def spoken(text: str) -> str:
     """Lower-case words only, as the recogniser outputs them."""
@@ -298,10 +305,7 @@ def build_model(vocabulary: CatalogueVocabulary, directory: Path) -> ModelFiles:
     version = hashlib.sha256(f"{TEMPLATE_VERSION}\n{text}".encode()).hexdigest()[:16]
     stem = directory / f"boutique-{version}"
     files = ModelFiles(version, f"{stem}.lm", f"{stem}.dict", f"{stem}{WORDS_SUFFIX}")
-    if all(
-        Path(path).exists()
-        for path in (files.lm_path, files.dict_path, files.words_path)
-    ):
+    if files.exist():
         return files
 
     directory.mkdir(parents=True, exist_ok=True)

@@ -96,7 +96,7 @@ class SpeechModels:
         # NOTE: files deleted after this check, before a worker loads them,
         # still fail that one request; the next call builds them again.
         current = self.current
-        if current is None or not _files_exist(current):
+        if current is None or not current.exist():
             await self.refresh()
         return self.current
 
@@ -117,7 +117,7 @@ class SpeechModels:
             signature = await self._read_signature()
             current = self.current
             if signature == self._signature and current is not None:
-                if _files_exist(current):
+                if current.exist():
                     return current
                 logger.warning(
                     "speech_model.files_missing",
@@ -181,13 +181,6 @@ class SpeechModels:
                 rows = (await connection.exec_driver_sql(sql)).all()
                 values[name] = spoken_values(str(row[0]) for row in rows)
         return CatalogueVocabulary(**values)
-
-
-def _files_exist(model: ModelFiles) -> bool:
-    return all(
-        Path(path).exists()
-        for path in (model.lm_path, model.dict_path, model.words_path)
-    )
 
 
 def _mark_in_use(model: ModelFiles) -> None:
