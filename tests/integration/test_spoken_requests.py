@@ -214,7 +214,7 @@ async def test_short_silence_query_takes_no_action(
     client: httpx.AsyncClient, catalogue: None, seconds: float
 ) -> None:
     # A quick tap on the microphone: the decoder's n-best list of such a
-    # recording holds empty entries.
+    # recording contains empty entries.
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as writer:
         writer.setnchannels(1)

@@ -147,8 +147,8 @@ _RETURN_TO = re.compile(r"\b(?:return|get back) to\b")
 def normalise(text: str) -> str:
     """Lower-case, spell numbers as digits, keep $ and . in amounts."""
     text = text.lower()
-    # A minus sign before a number makes it negative ("-5", "$-5", "-$5");
-    # any other hyphen separates words ("t-shirt").
+    # A minus sign before a number makes it negative ("-5", "$-5", "-$5").
+    # Any other hyphen separates words ("t-shirt").
     text = re.sub(r"(?<![\w.])\$?[-\u2212\u2013]\$?(?=\d)", " minus ", text)
     text = text.replace("-", " ")
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,200 -> 1200

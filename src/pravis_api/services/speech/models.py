@@ -91,18 +91,20 @@ class SpeechModels:
         return max(MIN_UNUSED_SECONDS, UNUSED_REFRESH_INTERVALS * self.refresh_seconds)
 
     async def ensure(self) -> ModelFiles | None:
-        """The current model, building it first if there is none yet or its
-        files are gone, so that no worker is sent a model it cannot load."""
+        """Return the current model, building it first if there is none yet
+        or its files are gone, so that no worker is sent a model it cannot
+        load."""
         # NOTE: files deleted after this check, before a worker loads them,
-        # still fail that one request; the next call builds them again.
+        # still fail that one request. The next call builds them again.
         current = self.current
         if current is None or not current.exist():
             await self.refresh()
         return self.current
 
     async def refresh(self) -> ModelFiles | None:
-        """Rebuild the model if the catalogue changed or its files are gone
-        (on failure log, keep the old), then delete unused versions."""
+        """Rebuild the model if the catalogue changed or its files are gone,
+        then delete unused versions. A failed build is logged, and the old
+        model is kept."""
         async with self._lock:
             model = await self._rebuild_if_stale()
             if model is not None:
@@ -149,7 +151,7 @@ class SpeechModels:
         try:
             removed = remove_unused_versions(self.directory, self.unused_seconds)
         except OSError as exc:
-            # The next refresh tries again; the model in use is unaffected.
+            # The next refresh tries again, and the model in use is unaffected.
             logger.warning(
                 "speech_model.cleanup_failed",
                 extra={"directory": str(self.directory), "error": repr(exc)},
