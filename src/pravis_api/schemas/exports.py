@@ -16,6 +16,12 @@ JobStatus = Literal["queued", "running", "succeeded", "failed"]
 # last leaves any real range open, and keeps the day after it a valid date.
 FIRST_RANGE_DAY = date(2000, 1, 1)
 LAST_RANGE_DAY = date(2999, 12, 31)
+RANGE_DAY_RULE = f"must be a day from {FIRST_RANGE_DAY} to {LAST_RANGE_DAY}"
+
+
+def is_range_day(day: date) -> bool:
+    """Tell whether a date range may name the day."""
+    return FIRST_RANGE_DAY <= day <= LAST_RANGE_DAY
 
 
 class ExportCreate(BaseModel):
@@ -35,11 +41,8 @@ class ExportCreate(BaseModel):
         # date.max raises OverflowError.
         if value is None:
             return value
-        if not FIRST_RANGE_DAY <= value <= LAST_RANGE_DAY:
-            raise ValueError(
-                f"must be a day from {FIRST_RANGE_DAY} to {LAST_RANGE_DAY}, "
-                "or left out for an open range"
-            )
+        if not is_range_day(value):
+            raise ValueError(f"{RANGE_DAY_RULE}, or left out for an open range")
         return value
 
     @field_validator("date_to")

@@ -23,7 +23,7 @@ from pravis_api.schemas.analytics import (
     UsageInsights,
     VoiceInsights,
 )
-from pravis_api.schemas.exports import FIRST_RANGE_DAY, LAST_RANGE_DAY
+from pravis_api.schemas.exports import RANGE_DAY_RULE, is_range_day
 from pravis_api.schemas.problem import problem_responses
 from pravis_api.services.analytics import collect, insights
 from pravis_api.services.response_cache import cached
@@ -95,12 +95,11 @@ async def post_events(
 
 
 def _range(since: date | None, until: date | None) -> tuple[date, date]:
-    bounds = f"must be a day from {FIRST_RANGE_DAY} to {LAST_RANGE_DAY}"
     for name, day in (("from", since), ("to", until)):
-        if day is not None and not FIRST_RANGE_DAY <= day <= LAST_RANGE_DAY:
+        if day is not None and not is_range_day(day):
             raise InvalidInputError(
                 f"{name} ({day}) is outside the days the API reads.",
-                errors=[FieldError(name, bounds)],
+                errors=[FieldError(name, RANGE_DAY_RULE)],
             )
     until = until or datetime.now(UTC).date()
     since = since or until - timedelta(days=DEFAULT_RANGE_DAYS - 1)
